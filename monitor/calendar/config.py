@@ -197,9 +197,10 @@ class ServiceHoursConfig(BaseModel):
     closed: tuple[date, ...] = ()
     open: tuple[OpenDay, ...] = ()
 
-    @model_validator(mode="after")
-    def _no_ambiguity(self) -> ServiceHoursConfig:
-        ordered = sorted(self.periods, key=lambda p: p.from_)
+    @field_validator("periods")
+    @classmethod
+    def _periods_apart(cls, periods: tuple[Period, ...]) -> tuple[Period, ...]:
+        ordered = sorted(periods, key=lambda p: p.from_)
         for before, after in pairwise(ordered):
             if after.from_ <= before.to:
                 raise PydanticCustomError(
@@ -214,8 +215,13 @@ class ServiceHoursConfig(BaseModel):
                         "b_to": str(after.to),
                     },
                 )
+        return periods
+
+    @field_validator("open")
+    @classmethod
+    def _open_once(cls, days: tuple[OpenDay, ...]) -> tuple[OpenDay, ...]:
         seen: set[date] = set()
-        for day in self.open:
+        for day in days:
             if day.date in seen:
                 raise PydanticCustomError(
                     "open_twice",
@@ -223,4 +229,4 @@ class ServiceHoursConfig(BaseModel):
                     {"value": str(day.date)},
                 )
             seen.add(day.date)
-        return self
+        return days
