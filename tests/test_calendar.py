@@ -150,6 +150,7 @@ def test_holidays_can_be_switched_off() -> None:
 def test_day(d: date, source: str, name: str | None, hours: float) -> None:
     day = GROBOGAN.day(d)
     assert (day.date, day.source, day.name, day.scheduled_seconds / H) == (d, source, name, hours)
+    assert day.reason == (name if source not in ("open", "closed") else source)
 
 
 def test_open_beats_closed_beats_holiday() -> None:

@@ -36,6 +36,13 @@ class ServiceDay:
     """Holiday name, period name or the name of an `open` override; None for plain weekly."""
 
     @property
+    def reason(self) -> str | None:
+        """Why the day differs from plain weekly hours: the name, else "closed"/"open"."""
+        if self.name is not None or self.source in ("weekly", "period", "holiday"):
+            return self.name
+        return self.source
+
+    @property
     def is_service_day(self) -> bool:
         """True when the office is open at some time of this day."""
         return bool(self.intervals)
