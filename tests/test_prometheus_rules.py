@@ -11,7 +11,6 @@ import re
 
 import pytest
 import yaml
-
 from conftest_tools import REPO, require_tool, run_tool
 
 PROM_DIR = REPO / "config" / "prometheus"
