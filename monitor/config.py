@@ -1,0 +1,400 @@
+"""The YAML config, validated at the edge: every mistake names its field and says what to write.
+
+Models are frozen and reject unknown keys. Targets are a union discriminated on `kind`, so
+adding a protocol is one new class here, one probe file and one line in the probe table.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from monitor.calendar import ServiceHoursConfig
+from monitor.durations import Duration, format_duration
+
+Role = Literal["local", "isp", "internet", "datacenter"]
+ROLES: tuple[Role, ...] = ("local", "isp", "internet", "datacenter")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_OFFICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class ConfigError(Exception):
+    """The config cannot be used; `problems` are one line each, `field.path: what to write`."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(
+            "must start with a letter or digit and use only letters, digits, '.', '_' or '-' "
+            f"(at most 63), e.g. dc-siak; got {value!r}"
+        )
+    return value
+
+
+def _check_host(value: str) -> str:
+    if not value or any(c.isspace() for c in value) or "/" in value:
+        raise ValueError(f"must be a host name or IP address (e.g. 10.0.0.1); got {value!r}")
+    return value
+
+
+class Office(_Model):
+    name: str = Field(min_length=1, max_length=120)
+    id: str | None = None
+    timezone: str = "Asia/Jakarta"
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str | None) -> str | None:
+        if value is not None and not _OFFICE_ID.match(value):
+            raise ValueError(
+                f"must be lower-case letters, digits and '-' (e.g. grobogan); got {value!r}"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            hint = "Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT)"
+            raise ValueError(f"must be an IANA time zone such as {hint}; got {value!r}") from None
+        if value not in available_timezones() and value != "UTC":
+            raise ValueError(f"must be an IANA time zone; got {value!r}")
+        return value
+
+    @property
+    def office_id(self) -> str:
+        """Stable identity used in metrics and, later, in a national view."""
+        if self.id:
+            return self.id
+        slug = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
+        return slug[:63] or "office"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Storage(_Model):
+    path: Path = Path("./pantau.db")
+
+
+class Defaults(_Model):
+    interval: Duration = 15.0
+    timeout: Duration = 5.0
+
+    @model_validator(mode="after")
+    def _timeout_shorter(self) -> Defaults:
+        _require_timeout_below_interval(self.timeout, self.interval)
+        return self
+
+
+class OutageSettings(_Model):
+    """How probe results become target states (confirmation, slowness)."""
+
+    down_after: int = Field(3, ge=1, le=100)
+    up_after: int = Field(2, ge=1, le=100)
+    slow_latency: Duration = 2.0
+    slow_loss: float = Field(0.2, gt=0, le=1)
+
+
+def _require_timeout_below_interval(timeout: float, interval: float) -> None:
+    if timeout >= interval:
+        raise ValueError(
+            "timeout: must be shorter than interval "
+            f"(got {format_duration(timeout)} >= {format_duration(interval)})"
+        )
+
+
+class _Target(_Model):
+    name: str
+    role: Role
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    slow_latency: Duration | None = None
+
+    _name = field_validator("name")(classmethod(lambda cls, v: _check_name(v)))
+
+    @property
+    def address(self) -> str:
+        """What the target points at, for logs and tables."""
+        raise NotImplementedError
+
+
+class HttpTarget(_Target):
+    kind: Literal["http"]
+    url: str
+    method: Literal["GET", "HEAD"] = "GET"
+    expect_status: list[Annotated[int, Field(ge=100, le=599)]] = Field(
+        default_factory=lambda: list(range(200, 400)), min_length=1
+    )
+    body_regex: str | None = None
+    tls_verify: bool = True
+    tls_ca_file: Path | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"must be an http:// or https:// URL with a host (e.g. https://10.0.0.5/); "
+                f"got {value!r}"
+            )
+        try:
+            _ = parts.port
+        except ValueError:
+            raise ValueError(f"has a port outside 1-65535: {value!r}") from None
+        return value
+
+    @field_validator("body_regex")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"is not a valid regular expression ({exc}); got {value!r}")
+        return value
+
+    @property
+    def address(self) -> str:
+        return self.url
+
+
+class TcpTarget(_Target):
+    kind: Literal["tcp"]
+    host: str
+    port: int = Field(ge=1, le=65535)
+
+    _host = field_validator("host")(classmethod(lambda cls, v: _check_host(v)))
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+class IcmpTarget(_Target):
+    kind: Literal["icmp"]
+    host: str
+    count: int = Field(3, ge=1, le=100)
+    spacing: Duration = 0.2
+
+    _host = field_validator("host")(classmethod(lambda cls, v: _check_host(v)))
+
+    @property
+    def address(self) -> str:
+        return self.host
+
+
+DnsRecord = Literal["A", "AAAA", "CNAME", "MX", "NS", "TXT", "SOA", "PTR", "SRV"]
+
+
+class DnsTarget(_Target):
+    kind: Literal["dns"]
+    server: str
+    query: str = Field(min_length=1, max_length=253)
+    record: DnsRecord = "A"
+    transport: Literal["udp", "tcp"] = "udp"
+    expect: list[str] | None = None
+
+    @field_validator("server")
+    @classmethod
+    def _server(cls, value: str) -> str:
+        split_host_port(value, default_port=53)
+        return value
+
+    @property
+    def server_host(self) -> str:
+        return split_host_port(self.server, default_port=53)[0]
+
+    @property
+    def server_port(self) -> int:
+        return split_host_port(self.server, default_port=53)[1]
+
+    @property
+    def address(self) -> str:
+        return f"{self.server}/{self.query}"
+
+
+Target = Annotated[HttpTarget | TcpTarget | IcmpTarget | DnsTarget, Field(discriminator="kind")]
+
+
+def split_host_port(value: str, default_port: int | None = None) -> tuple[str, int]:
+    """`host:port`, `[v6]:port` or (with a default) a bare host; ValueError that teaches."""
+    hint = f"must be host:port (e.g. 127.0.0.1:9470 or [::1]:53); got {value!r}"
+    host, port_text = value, None
+    if value.startswith("["):
+        end = value.find("]")
+        if end < 0:
+            raise ValueError(hint)
+        host, rest = value[1:end], value[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError(hint)
+            port_text = rest[1:]
+    elif value.count(":") == 1:
+        host, port_text = value.split(":")
+    elif value.count(":") > 1:
+        try:
+            ipaddress.IPv6Address(value)
+        except ValueError:
+            raise ValueError(hint) from None
+    if port_text is None:
+        if default_port is None:
+            raise ValueError(hint)
+        return _check_host(host), default_port
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ValueError(f"port must be 1-65535; got {value!r}")
+    return _check_host(host), int(port_text)
+
+
+class Config(_Model):
+    office: Office
+    listen: str = "127.0.0.1:9470"
+    storage: Storage = Storage()
+    defaults: Defaults = Defaults()
+    outage: OutageSettings = OutageSettings()
+    service_hours: ServiceHoursConfig = Field(default_factory=ServiceHoursConfig)
+    targets: list[Target] = Field(min_length=1)
+
+    @field_validator("listen", mode="before")
+    @classmethod
+    def _listen(cls, value: object) -> str:
+        split_host_port(str(value))
+        return str(value)
+
+    @field_validator("targets")
+    @classmethod
+    def _unique_names(cls, targets: list[Target]) -> list[Target]:
+        seen: set[str] = set()
+        for target in targets:
+            if target.name in seen:
+                raise ValueError(f"duplicate target name {target.name!r}: names must be unique")
+            seen.add(target.name)
+        return targets
+
+    def interval_of(self, target: _Target) -> float:
+        return target.interval or self.defaults.interval
+
+    def timeout_of(self, target: _Target) -> float:
+        return target.timeout or self.defaults.timeout
+
+    def slow_latency_of(self, target: _Target) -> float:
+        return target.slow_latency or self.outage.slow_latency
+
+    @property
+    def listen_host_port(self) -> tuple[str, int]:
+        return split_host_port(self.listen)
+
+
+def _per_target_rules(config: Config) -> list[str]:
+    """Rules that need the defaults merged in; reported with the target's index."""
+    problems = []
+    for index, target in enumerate(config.targets):
+        interval, timeout = config.interval_of(target), config.timeout_of(target)
+        try:
+            _require_timeout_below_interval(timeout, interval)
+        except ValueError as exc:
+            problems.append(f"targets[{index}].{exc}")
+        if isinstance(target, IcmpTarget) and target.count * target.spacing >= timeout:
+            problems.append(
+                f"targets[{index}].count: {target.count} echoes {format_duration(target.spacing)} "
+                f"apart do not fit in the timeout ({format_duration(timeout)}); "
+                "lower count or spacing, or raise timeout"
+            )
+    return problems
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("http", "tcp", "icmp", "dns") and out.endswith("]"):
+            continue  # the union tag pydantic inserts; the user never wrote it
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _message(error: dict) -> str:  # type: ignore[type-arg]
+    kind, msg = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        return "unknown key; remove it or check its spelling"
+    if kind == "missing":
+        return "is required"
+    if kind == "union_tag_invalid":
+        return f"kind must be one of http, tcp, icmp, dns; got {error['input'].get('kind')!r}"
+    if kind == "union_tag_not_found":
+        return "kind is required: one of http, tcp, icmp, dns"
+    if kind == "literal_error":
+        return f"{msg[0].lower()}{msg[1:]}; got {error['input']!r}"
+    text = msg.removeprefix("Value error, ")
+    if kind != "value_error" and isinstance(error.get("input"), str | int | float | bool):
+        text += f"; got {error['input']!r}"
+    return text
+
+
+def parse_config(data: object, source: str = "<config>") -> Config:
+    """A Config from parsed YAML; ConfigError lists every problem found."""
+    if not isinstance(data, dict):
+        raise ConfigError(source, ["the file must be a YAML mapping with office: and targets:"])
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            where = _location(error["loc"])
+            message = _message(error)
+            if message.startswith("timeout: ") and where:
+                problems.append(f"{where}.{message}")  # a rule on two fields names the field
+            else:
+                problems.append(f"{where}: {message}" if where else message)
+        raise ConfigError(source, problems) from None
+    problems = _per_target_rules(config)
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config file; ConfigError on anything the user must fix."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(source, [f"cannot read the file: {exc.strerror}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(source, [f"{where}not valid YAML ({problem})"]) from None
+    return parse_config(data, source)

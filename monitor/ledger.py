@@ -1,0 +1,239 @@
+"""The outage ledger: outages, slow periods, unmonitored gaps and probe samples in SQLite (WAL).
+
+Times are unix seconds (UTC). An episode row is written the moment it opens and updated as it
+goes, so a SIGKILL loses at most the last few seconds of evidence, never an outage.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+EpisodeKind = Literal["outage", "slow"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS episodes (
+    id INTEGER PRIMARY KEY,
+    office TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('outage', 'slow')),
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    domains TEXT NOT NULL,          -- JSON [[unix_time, domain], ...] in order
+    evidence TEXT NOT NULL,         -- JSON {first_hop, targets: {name: {role, reason, message, first_at, last_at, count}}}
+    updated_at REAL NOT NULL        -- last time the daemon saw this episode still open
+);
+CREATE INDEX IF NOT EXISTS episodes_time ON episodes (office, started_at);
+CREATE TABLE IF NOT EXISTS gaps (
+    id INTEGER PRIMARY KEY,
+    office TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    ended_at REAL NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS gaps_time ON gaps (office, started_at);
+CREATE TABLE IF NOT EXISTS heartbeat (
+    office TEXT PRIMARY KEY,
+    last_seen REAL NOT NULL         -- last moment the link state was known
+);
+CREATE TABLE IF NOT EXISTS samples (
+    office TEXT NOT NULL,
+    at REAL NOT NULL,
+    target TEXT NOT NULL,
+    role TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    latency REAL NOT NULL,
+    reason TEXT
+);
+CREATE INDEX IF NOT EXISTS samples_time ON samples (office, at);
+"""
+
+
+@dataclass(slots=True)
+class Episode:
+    """An outage or a slow period, open while `ended_at` is None."""
+
+    id: int
+    kind: EpisodeKind
+    started_at: float
+    ended_at: float | None
+    domains: list[tuple[float, str]]
+    evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
+    updated_at: float = 0.0
+
+    def end_or(self, now: float) -> float:
+        return self.ended_at if self.ended_at is not None else now
+
+    def domain_spans(self, now: float) -> list[tuple[float, float, str]]:
+        """(start, end, domain) for each stretch of the verdict, clipped to the episode."""
+        end = self.end_or(now)
+        spans = []
+        for index, (at, domain) in enumerate(self.domains):
+            stop = self.domains[index + 1][0] if index + 1 < len(self.domains) else end
+            spans.append((max(at, self.started_at), min(stop, end), domain))
+        return [s for s in spans if s[1] > s[0]] or [(self.started_at, end, self.domains[0][1])]
+
+    def main_domain(self, now: float) -> str:
+        """The domain that held longest (the first one wins a tie)."""
+        held: dict[str, float] = {}
+        for start, stop, domain in self.domain_spans(now):
+            held[domain] = held.get(domain, 0.0) + (stop - start)
+        return max(held, key=lambda d: held[d])
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    started_at: float
+    ended_at: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    at: float
+    target: str
+    role: str
+    ok: bool
+    latency: float
+    reason: str | None
+
+
+class Ledger:
+    """One SQLite file; every method is short and synchronous (called from the event loop)."""
+
+    def __init__(self, path: str | Path, office: str) -> None:
+        self.path = Path(path)
+        self.office = office
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL under WAL: a committed row survives a process kill; only an OS crash can
+        # lose the last transactions, which is the "last few seconds" we accept.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- episodes ---
+    def open_episode(
+        self, kind: EpisodeKind, started_at: float, domain: str, evidence: dict[str, Any]
+    ) -> Episode:
+        domains = [(started_at, domain)]
+        cursor = self._db.execute(
+            "INSERT INTO episodes (office, kind, started_at, ended_at, domains, evidence,"
+            " updated_at) VALUES (?, ?, ?, NULL, ?, ?, ?)",
+            (self.office, kind, started_at, json.dumps(domains), json.dumps(evidence), started_at),
+        )
+        assert cursor.lastrowid is not None
+        return Episode(cursor.lastrowid, kind, started_at, None, domains, evidence, started_at)
+
+    def save_episode(self, episode: Episode) -> None:
+        self._db.execute(
+            "UPDATE episodes SET ended_at = ?, domains = ?, evidence = ?, updated_at = ?"
+            " WHERE id = ?",
+            (
+                episode.ended_at,
+                json.dumps(episode.domains),
+                json.dumps(episode.evidence),
+                episode.updated_at,
+                episode.id,
+            ),
+        )
+
+    def open_episodes(self) -> list[Episode]:
+        return self._episodes("ended_at IS NULL", ())
+
+    def episodes(self, start: float, end: float) -> list[Episode]:
+        """Episodes that overlap [start, end), oldest first."""
+        return self._episodes(
+            "started_at < ? AND (ended_at IS NULL OR ended_at > ?)", (end, start)
+        )
+
+    def _episodes(self, where: str, args: Sequence[Any]) -> list[Episode]:
+        rows = self._db.execute(
+            "SELECT id, kind, started_at, ended_at, domains, evidence, updated_at FROM episodes"
+            f" WHERE office = ? AND {where} ORDER BY started_at, id",
+            (self.office, *args),
+        ).fetchall()
+        return [
+            Episode(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                [(at, domain) for at, domain in json.loads(row[4])],
+                json.loads(row[5]),
+                row[6],
+            )
+            for row in rows
+        ]
+
+    # --- unmonitored gaps and the heartbeat that finds them ---
+    def add_gap(self, started_at: float, ended_at: float, reason: str) -> None:
+        if ended_at > started_at:
+            self._db.execute(
+                "INSERT INTO gaps (office, started_at, ended_at, reason) VALUES (?, ?, ?, ?)",
+                (self.office, started_at, ended_at, reason),
+            )
+
+    def gaps(self, start: float, end: float) -> list[Gap]:
+        rows = self._db.execute(
+            "SELECT started_at, ended_at, reason FROM gaps WHERE office = ? AND started_at < ?"
+            " AND ended_at > ? ORDER BY started_at",
+            (self.office, end, start),
+        ).fetchall()
+        return [Gap(*row) for row in rows]
+
+    def last_seen(self) -> float | None:
+        row = self._db.execute(
+            "SELECT last_seen FROM heartbeat WHERE office = ?", (self.office,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def beat(self, at: float) -> None:
+        self._db.execute(
+            "INSERT INTO heartbeat (office, last_seen) VALUES (?, ?)"
+            " ON CONFLICT (office) DO UPDATE SET last_seen = excluded.last_seen",
+            (self.office, at),
+        )
+
+    # --- probe samples (for latency percentiles in reports) ---
+    def add_samples(self, samples: Iterable[Sample]) -> None:
+        self._db.executemany(
+            "INSERT INTO samples (office, at, target, role, ok, latency, reason)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(self.office, s.at, s.target, s.role, int(s.ok), s.latency, s.reason) for s in samples],
+        )
+
+    def samples(self, start: float, end: float, role: str | None = None) -> list[Sample]:
+        query = "SELECT at, target, role, ok, latency, reason FROM samples"
+        query += " WHERE office = ? AND at >= ? AND at < ?"
+        args: list[Any] = [self.office, start, end]
+        if role is not None:
+            query += " AND role = ?"
+            args.append(role)
+        rows = self._db.execute(query + " ORDER BY at", args).fetchall()
+        return [Sample(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
+
+    def prune_samples(self, before: float) -> int:
+        return self._db.execute(
+            "DELETE FROM samples WHERE office = ? AND at < ?", (self.office, before)
+        ).rowcount
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes into one commit (one fsync-free WAL append instead of many)."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")

@@ -1,0 +1,59 @@
+"""DNS probe: one query to one resolver, no cache, no retries; optional expected answers."""
+
+from __future__ import annotations
+
+import socket
+
+import dns.asyncbackend
+import dns.asyncquery
+import dns.exception
+import dns.flags
+import dns.inet
+import dns.message
+import dns.rcode
+import dns.rdatatype
+
+from monitor.config import DnsTarget
+from monitor.probes.context import ProbeContext
+from monitor.probes.result import Observation, ProbeFailure
+
+
+async def probe(target: DnsTarget, timeout: float, ctx: ProbeContext) -> Observation:
+    """Ask `server` for `query`/`record` once; NXDOMAIN, SERVFAIL or no answer fail with `dns`."""
+    query = dns.message.make_query(target.query, dns.rdatatype.from_text(target.record))
+    host, port = target.server_host, target.server_port
+    try:
+        # The runner owns the deadline; dnspython's own timeout just must not fire first.
+        if target.transport == "tcp":
+            response = await dns.asyncquery.tcp(query, host, port=port, timeout=None)
+        else:
+            # A connected socket: an ICMP port unreachable then surfaces as ConnectionRefused
+            # (reason refused) instead of a silent wait until the timeout.
+            backend = dns.asyncbackend.get_backend("asyncio")
+            af = dns.inet.af_for_address(host)
+            udp = await backend.make_socket(af, socket.SOCK_DGRAM, 0, None, (host, port))
+            async with udp as sock:
+                response = await dns.asyncquery.udp(query, host, port=port, timeout=None, sock=sock)
+    except dns.exception.DNSException as exc:
+        raise ProbeFailure("dns", f"bad response from {target.server}: {exc}") from None
+    rcode = response.rcode()
+    if rcode != dns.rcode.NOERROR:
+        name = dns.rcode.to_text(rcode)
+        raise ProbeFailure("dns", f"{name} for {target.query} {target.record} at {target.server}")
+    answers = sorted(
+        item.to_text()
+        for rrset in response.answer
+        if rrset.rdtype == dns.rdatatype.from_text(target.record)
+        for item in rrset
+    )
+    if not answers:
+        raise ProbeFailure("dns", f"no {target.record} record for {target.query}")
+    detail = f"{target.record} {', '.join(answers[:3])}"
+    observation = Observation(detail=detail)
+    if target.expect and not set(target.expect) & set(answers):
+        raise ProbeFailure(
+            "answer_mismatch",
+            f"got {', '.join(answers)}, expected one of {', '.join(target.expect)}",
+            observation,
+        )
+    return observation

@@ -1,0 +1,100 @@
+"""What a probe produces: a frozen result whose `ok` is derived from `reason`, so they can't disagree."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+# The fixed set of failure reasons. They become the `result` label of pantau_probes_total, so the
+# set stays small; the readable detail goes into `message` (logs, /api/status), never a label.
+Reason = Literal[
+    "timeout",  # no answer within the target's timeout
+    "refused",  # TCP reset on connect, or ICMP port unreachable for DNS
+    "unreachable",  # no route, host/network unreachable (ICMP), link down
+    "reset",  # connection dropped by the peer after it was established
+    "dns",  # a name did not resolve: NXDOMAIN, SERVFAIL, no answer
+    "tls",  # handshake failed, certificate invalid, expired or for another name
+    "http_status",  # an HTTP status outside expect_status
+    "body_mismatch",  # body_regex did not match
+    "answer_mismatch",  # DNS answer not in expect
+    "loss",  # every ICMP echo in the burst was lost
+    "permission",  # the OS refused (ICMP without root or ping_group_range)
+    "error",  # anything else; the message says what
+]
+REASONS: tuple[str, ...] = Reason.__args__  # type: ignore[attr-defined]
+_EMPTY: Mapping[str, float] = MappingProxyType({})
+
+
+class ProbeFailure(Exception):
+    """Raised by a probe for a protocol-level failure; the runner turns it into a result."""
+
+    def __init__(self, reason: Reason, message: str, observation: Observation | None = None):
+        super().__init__(message)
+        self.reason: Reason = reason
+        self.message = message
+        self.observation = observation
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What a probe saw, apart from the wall time the runner measures around it.
+
+    `latency` is the protocol's own best measure when it has one the event loop cannot distort
+    (the kernel's handshake RTT for TCP, the average echo RTT for ICMP). Without it the runner's
+    monotonic stopwatch is the latency.
+    """
+
+    latency: float | None = None
+    # default_factory: a mappingproxy is unhashable on 3.11, so dataclasses rejects it as a default.
+    phases: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    loss_ratio: float | None = None
+    # ICMP: min, avg, max, jitter (seconds)
+    rtt: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    cert_expiry: float | None = None  # unix time the TLS certificate expires
+    detail: str = ""  # e.g. "HTTP 200", "A 10.0.0.5"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """One probe of one target, as every later layer (metrics, state, ledger) sees it."""
+
+    target: str
+    role: str
+    kind: str
+    started_at: float  # unix time (UTC) the probe started
+    monotonic: float  # time.monotonic() at start: durations between results come from this
+    duration: float  # seconds the whole probe took (monotonic)
+    latency: float  # seconds; see Observation.latency
+    reason: Reason | None = None
+    message: str = ""
+    observation: Observation = field(default_factory=Observation)
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+    @property
+    def result_label(self) -> str:
+        return self.reason or "success"
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly view for /api/status and `pantau probe --json`."""
+        obs = self.observation
+        return {
+            "target": self.target,
+            "role": self.role,
+            "kind": self.kind,
+            "ok": self.ok,
+            "result": self.result_label,
+            "message": self.message,
+            "started_at": self.started_at,
+            "duration_seconds": round(self.duration, 6),
+            "latency_seconds": round(self.latency, 6),
+            "phases": {k: round(v, 6) for k, v in obs.phases.items()},
+            "loss_ratio": obs.loss_ratio,
+            "rtt": {k: round(v, 6) for k, v in obs.rtt.items()},
+            "cert_expiry": obs.cert_expiry,
+            "detail": obs.detail,
+        }

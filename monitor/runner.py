@@ -1,0 +1,85 @@
+"""The one place that applies timeouts, measures time and turns exceptions into results.
+
+Probes only speak their protocol. A failed probe is data: nothing escapes from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import ssl
+import time
+
+import aiohttp
+
+from monitor.clock import Clock
+from monitor.config import Target
+from monitor.probes import PROBES
+from monitor.probes.context import ProbeContext
+from monitor.probes.result import Observation, ProbeFailure, ProbeResult, Reason
+
+_UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN}
+
+
+def classify(exc: BaseException) -> tuple[Reason, str]:
+    """A failure reason and a readable message for an exception a probe let through."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "dns", f"name did not resolve: {exc.os_error}"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return "tls", f"certificate rejected: {exc.certificate_error}"
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
+        return "tls", f"TLS failed: {exc}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return classify(exc.os_error)
+    if isinstance(exc, aiohttp.ServerDisconnectedError | ConnectionResetError):
+        return "reset", "connection closed by the peer before the answer"
+    if isinstance(exc, socket.gaierror):
+        return "dns", f"name did not resolve: {exc.strerror}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused", "connection refused"
+    if isinstance(exc, OSError) and exc.errno in _UNREACHABLE:
+        return "unreachable", exc.strerror or "unreachable"
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission", exc.strerror or "permission denied"
+    if isinstance(exc, aiohttp.ClientError):
+        return "error", f"{type(exc).__name__}: {exc}"
+    return "error", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+async def run_probe(target: Target, timeout: float, ctx: ProbeContext, clock: Clock) -> ProbeResult:
+    """Run one probe under its deadline; always returns a result, never raises (bar cancel)."""
+    probe = PROBES[target.kind]
+    started_mono = time.monotonic()
+    started_at = clock.wall(started_mono)
+    reason: Reason | None = None
+    message = ""
+    observation = Observation()
+    try:
+        async with asyncio.timeout(timeout):
+            observation = await probe(target, timeout, ctx)
+    except ProbeFailure as failure:
+        reason, message = failure.reason, failure.message
+        observation = failure.observation or observation
+    except TimeoutError:
+        reason, message = "timeout", f"no answer within {timeout:g}s"
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a failed probe is data; the reason set stays bounded
+        reason, message = classify(exc)
+    duration = time.monotonic() - started_mono
+    latency = observation.latency if observation.latency is not None else duration
+    if reason is None:
+        message = observation.detail
+    return ProbeResult(
+        target=target.name,
+        role=target.role,
+        kind=target.kind,
+        started_at=started_at,
+        monotonic=started_mono,
+        duration=duration,
+        latency=latency,
+        reason=reason,
+        message=message,
+        observation=observation,
+    )

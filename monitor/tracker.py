@@ -1,0 +1,244 @@
+"""Turns probe results into outages and slow periods with a verdict, and keeps the ledger.
+
+Read top to bottom per result: target state -> link verdict -> episode open/close/domain ->
+metrics -> ledger. Pure of the clock: every instant comes from a probe result or from the
+`now` the daemon passes to `flush()`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.calendar import ServiceCalendar
+from monitor.config import Config
+from monitor.ledger import Episode, EpisodeKind, Ledger, Sample
+from monitor.metrics import TARGET_STATES, Metrics
+from monitor.probes.result import ProbeResult
+from monitor.state import TargetState, Thresholds, Transition
+from monitor.verdict import LinkVerdict, judge
+
+log = logging.getLogger(__name__)
+EventSink = Callable[[str, dict[str, Any]], None]
+
+_EPISODE_OF: dict[str, EpisodeKind] = {"down": "outage", "slow": "slow"}
+
+
+def utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def service_seconds(calendar: ServiceCalendar, start: float, end: float) -> float:
+    """Seconds of [start, end) inside the office's service hours."""
+    if end <= start:
+        return 0.0
+    return calendar.service_seconds(utc(start), utc(end))
+
+
+def lost_service_seconds(
+    calendar: ServiceCalendar, episode: Episode, gaps: list[tuple[float, float]], now: float
+) -> float:
+    """Service seconds of the episode, less any unmonitored gap inside it (never counted lost)."""
+    start, end = episode.started_at, episode.end_or(now)
+    total = service_seconds(calendar, start, end)
+    for gap_start, gap_end in gaps:
+        total -= service_seconds(calendar, max(start, gap_start), min(end, gap_end))
+    return max(total, 0.0)
+
+
+class LinkTracker:
+    """Owns the target states, the open episode, and the accounting of lost service time."""
+
+    def __init__(
+        self,
+        config: Config,
+        calendar: ServiceCalendar,
+        ledger: Ledger,
+        metrics: Metrics,
+        events: EventSink | None = None,
+    ) -> None:
+        self.calendar = calendar
+        self.ledger = ledger
+        self.metrics = metrics
+        self._events = events or (lambda kind, data: None)
+        self.targets: dict[str, TargetState] = {}
+        for target in config.targets:
+            limits = Thresholds(
+                down_after=config.outage.down_after,
+                up_after=config.outage.up_after,
+                slow_latency=config.slow_latency_of(target),
+                slow_loss=config.outage.slow_loss,
+            )
+            self.targets[target.name] = TargetState(target.name, target.role, limits)
+            self._set_target_metric(target.name, "unknown")
+        self.verdict = LinkVerdict("unknown", None)
+        self.episode: Episode | None = None
+        self._resumed: list[Episode] = []
+        self._gap_start: float | None = None
+        self._accounted_until = 0.0
+        self._samples: list[Sample] = []
+        self._last_known = 0.0
+
+    # --- start-up: continue what the previous run left open ---
+    def resume(self, now: float) -> None:
+        """Pick up open episodes and the unmonitored gap since the last run's heartbeat."""
+        self._resumed = self.ledger.open_episodes()
+        last_seen = self.ledger.last_seen()
+        self._gap_start = last_seen if last_seen is not None else None
+        if self._resumed and self._gap_start is None:
+            self._gap_start = max(e.updated_at for e in self._resumed)
+
+    # --- per result ---
+    def observe(self, result: ProbeResult) -> None:
+        self._samples.append(
+            Sample(
+                result.started_at, result.target, result.role, result.ok, result.latency,
+                result.reason,
+            )
+        )
+        state = self.targets.get(result.target)
+        if state is None:
+            return
+        transition = state.observe(result)
+        if self.episode is not None:
+            self._add_evidence(state, result)
+        if transition is not None:
+            self._on_transition(transition)
+
+    def _on_transition(self, transition: Transition) -> None:
+        self._set_target_metric(transition.target, transition.new)
+        self._events(
+            "target",
+            {
+                "target": transition.target,
+                "role": transition.role,
+                "old": transition.old,
+                "new": transition.new,
+                "at": transition.at,
+                "reason": transition.result.reason,
+                "message": transition.result.message,
+            },
+        )
+        verdict = judge(self.targets.values())
+        if verdict != self.verdict:
+            self._on_verdict(verdict, transition.at)
+
+    def _on_verdict(self, verdict: LinkVerdict, at: float) -> None:
+        old = self.verdict
+        self.verdict = verdict
+        for state in ("up", "slow", "down"):
+            self.metrics.link_state.labels(state).set(1 if verdict.state == state else 0)
+        if old.state == "unknown":
+            self._end_gap(at, verdict)
+        kind = _EPISODE_OF.get(verdict.state)
+        episode = self.episode
+        if episode is not None and episode.kind == kind:
+            if verdict.domain and verdict.domain != episode.domains[-1][1]:
+                self._account(at)
+                episode.domains.append((at, verdict.domain))
+                self._set_active(episode, verdict.domain)
+                self.ledger.save_episode(episode)
+                self._events("domain", {"kind": kind, "domain": verdict.domain, "at": at})
+            return
+        if episode is not None:
+            self._close(episode, at)
+        if kind is not None:
+            self._open(kind, at, verdict)
+        self._events("link", {"state": verdict.state, "domain": verdict.domain, "at": at})
+
+    def _end_gap(self, at: float, verdict: LinkVerdict) -> None:
+        """The first verdict after start: record the unmonitored gap, settle resumed episodes."""
+        if self._gap_start is not None and at > self._gap_start:
+            self.ledger.add_gap(self._gap_start, at, "daemon not running")
+            self._events("gap", {"from": self._gap_start, "to": at})
+        kind = _EPISODE_OF.get(verdict.state)
+        for resumed in self._resumed:
+            if resumed.kind == kind and self.episode is None:
+                self.episode = resumed  # still down: the same outage goes on across the gap
+                self._accounted_until = at
+                self._set_active(resumed, resumed.domains[-1][1])
+                self._events("resumed", {"kind": kind, "since": resumed.started_at})
+            else:
+                # It ended while we were not watching: close it where our evidence ends.
+                resumed.ended_at = self._gap_start or resumed.updated_at
+                self.ledger.save_episode(resumed)
+        self._resumed = []
+        self._gap_start = None
+
+    def _open(self, kind: EpisodeKind, at: float, verdict: LinkVerdict) -> None:
+        domain = verdict.domain or "unknown"
+        evidence: dict[str, Any] = {"first_hop": verdict.culprit, "targets": {}}
+        episode = self.ledger.open_episode(kind, at, domain, evidence)
+        self.episode = episode
+        self._accounted_until = at
+        for state in self.targets.values():
+            if state.state in ("down", "slow") and state.last is not None:
+                self._add_evidence(state, state.last)
+        self.ledger.save_episode(episode)
+        if kind == "outage":
+            self.metrics.outages.labels(domain).inc()
+        self._set_active(episode, domain)
+
+    def _close(self, episode: Episode, at: float) -> None:
+        self._account(at)
+        episode.ended_at = at
+        episode.updated_at = at
+        self.ledger.save_episode(episode)
+        gauge = self.metrics.outage_active if episode.kind == "outage" else self.metrics.slow_active
+        gauge.labels(episode.domains[-1][1]).set(0)
+        self.episode = None
+
+    def _set_active(self, episode: Episode, domain: str) -> None:
+        gauge = self.metrics.outage_active if episode.kind == "outage" else self.metrics.slow_active
+        for label in ("local", "isp", "datacenter", "dns", "unknown"):
+            gauge.labels(label).set(1 if label == domain else 0)
+
+    def _add_evidence(self, state: TargetState, result: ProbeResult) -> None:
+        assert self.episode is not None
+        if result.ok and self.episode.kind == "outage":
+            return
+        if result.ok and state.state != "slow":
+            return
+        entry = self.episode.evidence.setdefault("targets", {}).setdefault(
+            state.name,
+            {"role": state.role, "first_at": result.started_at, "count": 0},
+        )
+        entry["reason"] = result.reason or "slow"
+        entry["message"] = result.message if not result.ok else f"{result.latency * 1000:.0f} ms"
+        entry["last_at"] = result.started_at
+        entry["count"] += 1
+
+    def _account(self, now: float) -> None:
+        """Add service seconds since the last accounting to the open episode's domain counter."""
+        episode = self.episode
+        if episode is None or now <= self._accounted_until:
+            return
+        seconds = service_seconds(self.calendar, self._accounted_until, now)
+        counter = (
+            self.metrics.lost_service if episode.kind == "outage" else self.metrics.slow_service
+        )
+        if seconds > 0:
+            counter.labels(episode.domains[-1][1]).inc(seconds)
+        self._accounted_until = now
+
+    def _set_target_metric(self, target: str, new: str) -> None:
+        for state in TARGET_STATES:
+            self.metrics.target_state.labels(target, state).set(1 if state == new else 0)
+
+    # --- periodic, from the daemon ---
+    def flush(self, now: float) -> None:
+        """Write what is pending (samples, open episode, heartbeat) in one transaction."""
+        self.metrics.in_service_hours.set(1 if self.calendar.is_open(utc(now)) else 0)
+        self._account(now)
+        samples, self._samples = self._samples, []
+        with self.ledger.transaction():
+            if samples:
+                self.ledger.add_samples(samples)
+            if self.episode is not None:
+                self.episode.updated_at = now
+                self.ledger.save_episode(self.episode)
+            if self.verdict.state != "unknown":
+                # Only a known link state is evidence; the heartbeat marks where it ends.
+                self.ledger.beat(now)

@@ -1,0 +1,78 @@
+"""The link verdict: is the service up, slow or down, and which hop is to blame.
+
+Pure: the states of the targets in, a verdict out. The path is layered, so the first failing
+hop wins: our LAN (`local`), the ISP (`isp`), name resolution (`dns`), the data center
+(`datacenter`), or `unknown` when too few roles are configured to tell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from monitor.state import TargetState
+
+LinkState = Literal["unknown", "up", "slow", "down"]
+Domain = Literal["local", "isp", "datacenter", "dns", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkVerdict:
+    state: LinkState
+    domain: Domain | None  # None while up or unknown
+    culprit: str | None = None  # the first failing target on the blamed hop, for evidence
+
+
+def _known(targets: list[TargetState]) -> list[TargetState]:
+    return [t for t in targets if t.state != "unknown"]
+
+
+def _all_in(targets: list[TargetState], states: tuple[str, ...]) -> TargetState | None:
+    """The first of `targets` if every known one is in `states` (and one is known), else None."""
+    known = _known(targets)
+    if known and all(t.state in states for t in known):
+        return known[0]
+    return None
+
+
+def _any_in(targets: list[TargetState], states: tuple[str, ...]) -> TargetState | None:
+    return next((t for t in targets if t.state in states), None)
+
+
+def judge(targets: Iterable[TargetState]) -> LinkVerdict:
+    """The verdict for the current confirmed target states."""
+    by_role: dict[str, list[TargetState]] = {"local": [], "isp": [], "internet": [], "datacenter": []}
+    for target in targets:
+        by_role[target.role].append(target)
+    dc = _known(by_role["datacenter"])
+    if not dc:
+        return LinkVerdict("unknown", None)
+    down = [t for t in dc if t.state == "down"]
+    if down:
+        return LinkVerdict("down", *_blame(by_role, down, ("down",)))
+    slow = [t for t in dc if t.state == "slow"]
+    if slow:
+        return LinkVerdict("slow", *_blame(by_role, slow, ("slow", "down")))
+    return LinkVerdict("up", None)
+
+
+def _blame(
+    by_role: dict[str, list[TargetState]], failing: list[TargetState], bad: tuple[str, ...]
+) -> tuple[Domain, str]:
+    """First failing hop wins. For a slow link, a slow or down hop before the data center counts."""
+    local = _any_in(by_role["local"], bad)
+    if local:
+        return "local", local.name
+    if bad == ("down",):
+        upstream = _all_in(by_role["isp"], bad) or _all_in(by_role["internet"], bad)
+    else:
+        upstream = _any_in(by_role["isp"], bad) or _any_in(by_role["internet"], bad)
+    if upstream:
+        return "isp", upstream.name
+    reasons = {t.last_failure.reason for t in failing if t.last_failure is not None}
+    if bad == ("down",) and reasons == {"dns"}:
+        return "dns", failing[0].name
+    if _known(by_role["isp"]) or _known(by_role["internet"]):
+        return "datacenter", failing[0].name
+    return "unknown", failing[0].name

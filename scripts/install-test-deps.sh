@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs on a fresh Debian 12 machine (run as root):
+# the real programs the tests drive, and the Python package with its test extras.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # prometheus (with promtool), prometheus-alertmanager (with amtool): rules, scrape and
+  # paging tests; iproute2 + nftables: the network-namespace lab; iputils-ping: ICMP checks.
+  apt-get install -y -qq --no-install-recommends \
+    prometheus prometheus-alertmanager iproute2 nftables iputils-ping >/dev/null
+fi
+python3 -m pip install -q --disable-pip-version-check -e '.[test]'

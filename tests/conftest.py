@@ -1,0 +1,29 @@
+"""Shared test settings. Fixtures that serve one test module live beside it, not here."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require_tool(name: str) -> str:
+    """The path of a program the test needs; skip without it, but fail in CI (it must be there)."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (apt-get install it; .ci/run does)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def require_root(why: str) -> None:
+    """Skip a test that needs root (namespaces, raw ICMP) unless in CI, where it must run."""
+    if os.geteuid() != 0:
+        if IN_CI:
+            pytest.fail(f"needs root in CI: {why}")
+        pytest.skip(f"needs root: {why}")
