@@ -1,0 +1,130 @@
+"""The runner: the one place that times probes, applies deadlines and turns errors into data."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import ssl
+
+import pytest
+
+from monitor.probes import PROBES
+from monitor.probes.result import Observation, ProbeFailure
+from monitor.runner import classify
+from tests.helpers.probing import probe_context, probe_once, tcp_target
+
+pytestmark = pytest.mark.timeout(20)
+
+
+def replace_tcp_probe(monkeypatch, probe) -> None:
+    monkeypatch.setitem(PROBES, "tcp", probe)
+
+
+async def test_an_exception_a_probe_lets_through_becomes_reason_error(monkeypatch):
+    async def broken(target, _timeout, ctx):
+        raise RuntimeError("bug in the probe")
+
+    replace_tcp_probe(monkeypatch, broken)
+    async with probe_context() as ctx:
+        result = await probe_once(ctx, tcp_target(1))
+
+    assert not result.ok
+    assert result.reason == "error"
+    assert result.message == "RuntimeError: bug in the probe"
+    assert result.result_label == "error"
+
+
+async def test_an_os_error_is_classified(monkeypatch):
+    async def refused(target, _timeout, ctx):
+        raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+
+    replace_tcp_probe(monkeypatch, refused)
+    async with probe_context() as ctx:
+        result = await probe_once(ctx, tcp_target(1))
+
+    assert result.reason == "refused"
+
+
+async def test_probe_failure_keeps_what_the_probe_saw(monkeypatch):
+    seen = Observation(latency=0.25, detail="HTTP 503")
+
+    async def failing(target, _timeout, ctx):
+        raise ProbeFailure("http_status", "HTTP 503, expected 200", seen)
+
+    replace_tcp_probe(monkeypatch, failing)
+    async with probe_context() as ctx:
+        result = await probe_once(ctx, tcp_target(1))
+
+    assert result.reason == "http_status"
+    assert result.message == "HTTP 503, expected 200"
+    assert result.observation is seen
+    assert result.latency == 0.25
+
+
+async def test_the_deadline_is_applied_by_the_runner(monkeypatch):
+    async def stuck(target, _timeout, ctx):
+        await asyncio.Event().wait()
+
+    replace_tcp_probe(monkeypatch, stuck)
+    async with probe_context() as ctx:
+        result = await probe_once(ctx, tcp_target(1), deadline=0.2)
+
+    assert result.reason == "timeout"
+    assert result.message == "no answer within 0.2s"
+    assert 0.2 <= result.duration < 1.0
+    assert result.latency == result.duration  # no protocol measure: the stopwatch is the latency
+
+
+async def test_success_takes_the_message_from_the_observation(monkeypatch):
+    async def fine(target, _timeout, ctx):
+        return Observation(latency=0.001, detail="connected 127.0.0.1")
+
+    replace_tcp_probe(monkeypatch, fine)
+    async with probe_context() as ctx:
+        result = await probe_once(ctx, tcp_target(1))
+
+    assert result.ok
+    assert result.reason is None
+    assert result.message == "connected 127.0.0.1"
+    assert result.latency == 0.001
+    assert result.duration >= 0
+    assert (result.target, result.role, result.kind) == ("dc-vpn", "datacenter", "tcp")
+
+
+async def test_cancellation_propagates(monkeypatch):
+    entered = asyncio.Event()
+
+    async def stuck(target, _timeout, ctx):
+        entered.set()
+        await asyncio.Event().wait()
+
+    replace_tcp_probe(monkeypatch, stuck)
+    async with probe_context() as ctx:
+        task = asyncio.create_task(probe_once(ctx, tcp_target(1), deadline=10))
+        await entered.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    assert task.cancelled()
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        (ConnectionRefusedError(errno.ECONNREFUSED, "refused"), "refused"),
+        (ConnectionResetError(errno.ECONNRESET, "reset"), "reset"),
+        (OSError(errno.EHOSTUNREACH, "No route to host"), "unreachable"),
+        (OSError(errno.ENETUNREACH, "Network is unreachable"), "unreachable"),
+        (OSError(errno.EACCES, "Permission denied"), "permission"),
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "dns"),
+        (ssl.SSLCertVerificationError("certificate verify failed"), "tls"),
+        (ValueError("odd"), "error"),
+    ],
+)
+def test_classify(exc, reason):
+    got, message = classify(exc)
+
+    assert got == reason
+    assert message
