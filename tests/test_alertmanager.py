@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest_tools import REPO, require_tool, run_tool
+
+from tests.conftest_tools import REPO, require_tool, run_tool
 
 CONFIG = REPO / "config" / "alertmanager" / "alertmanager.yml"
 

@@ -11,7 +11,8 @@ import re
 
 import pytest
 import yaml
-from conftest_tools import REPO, require_tool, run_tool
+
+from tests.conftest_tools import REPO, require_tool, run_tool
 
 PROM_DIR = REPO / "config" / "prometheus"
 RULES = PROM_DIR / "rules" / "pantau.yml"
