@@ -77,7 +77,8 @@ def build_servers(args: argparse.Namespace) -> tuple[dict[str, SimServer], TlsMa
         zone = dict(DEFAULT_ZONE)
         for name, address in args.zone or []:
             zone[name] = [address]
-        servers["dns"] = DnsResponder(*args.dns, zone=zone, tcp=True)
+        host, port = args.dns
+        servers["dns"] = DnsResponder(host, port, zone, tcp=True)
     return servers, tls
 
 

@@ -44,6 +44,7 @@ class DataCenterApp:
         self.delay = delay
         self._mode: HttpMode = mode
         self.requests = 0
+        self.request_arrived = asyncio.Event()  # set per request; clear it to await the next
         self._port: Port | None = None
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
@@ -128,6 +129,7 @@ class DataCenterApp:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
+        self.request_arrived.set()
         mode = self._mode
         if mode == "hang":
             await self._closing.wait()
