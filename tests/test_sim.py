@@ -17,6 +17,7 @@ from monitor.config import parse_config
 from monitor.probes.context import ProbeContext
 from monitor.sim import DataCenterApp, SimNetwork, TcpPort, control_app
 from monitor.sim.__main__ import parse_args
+from monitor.sim.timeline import DEMO_TIMELINE, Step, due_steps, play
 from tests.helpers.probing import probe_context, probe_once
 
 pytestmark = pytest.mark.timeout(30)
@@ -199,3 +200,35 @@ def test_entry_point_needs_a_server():
     with pytest.raises(SystemExit) as exit_info:
         parse_args(["--control", "127.0.0.1:0"])
     assert exit_info.value.code == 2
+
+
+def test_due_steps_repeat_every_cycle():
+    steps = (Step(10, "datacenter", "down"), Step(30, "datacenter", "ok"))
+
+    due = due_steps(steps, after=25, until=135, cycle=120)
+
+    assert [(when, step.mode) for when, step in due] == [(30, "ok"), (130, "down")]
+    assert due_steps(steps, after=10, until=29, cycle=120) == []  # (after, until]: 10 is done
+    assert [w for w, _ in due_steps(steps, after=-1, until=500, cycle=None)] == [10, 30]
+
+
+def test_demo_timeline_shows_an_outage_start_and_end_within_a_minute():
+    due = due_steps(DEMO_TIMELINE, after=-1, until=60)
+
+    dc = [(when, step.mode) for when, step in due if step.server == "datacenter"]
+    assert dc[:2] == [(10, "down"), (30, "ok")]
+    assert {step.server for _, step in due} <= {"datacenter", "vpn", "dns", "anchor"}
+
+
+async def test_play_applies_steps_to_the_network(net):
+    seen: list[tuple[float, str, str]] = []
+    steps = (Step(0, "vpn", "down"), Step(0, "dns", "servfail"), Step(0.05, "vpn", "ok"))
+
+    def record(at: float, step: Step) -> None:
+        seen.append((at, step.server, step.mode))
+
+    async with asyncio.timeout(5):
+        await play(net, steps, cycle=None, on_step=record)
+
+    assert seen == [(0, "vpn", "down"), (0, "dns", "servfail"), (0.05, "vpn", "ok")]
+    assert (net.vpn.mode, net.dns.mode) == ("ok", "servfail")

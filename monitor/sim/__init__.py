@@ -24,6 +24,10 @@ read-only `mode` and `await set_mode(mode)`; the port number survives every mode
   `await net.set_mode("datacenter", "down")`; `net.config()` / `net.config_yaml()` give a
   pantau config whose targets (office-router icmp when ICMP works, isp-dns, public-anchor,
   dc-siak, dc-vpn) point at the servers; `net.ca_file` is the CA the config trusts.
+- `timeline.DEMO_TIMELINE` (a `Step(at, server, mode, delay, note)` tuple on a 120 s cycle: the
+  data center down 10-30 s, an ISP resolver blip 45-55 s, a slow period 70-95 s);
+  `await play(net, timeline, cycle, on_step=callback)` applies it until cancelled;
+  `due_steps(timeline, after, until, cycle)` is the pure schedule behind it.
 - `python -m monitor.sim --http 0.0.0.0:8443 --tcp 0.0.0.0:1194 --dns 0.0.0.0:5353
   --control 127.0.0.1:9480 [--plain-http ...] [--ca-out ca.pem] [--zone name=addr]`: the
   servers in one process (names http, plain-http, tcp, dns) with a control API:
@@ -35,10 +39,13 @@ from monitor.sim.datacenter import HTTP_MODES, OK_BODY, DataCenterApp
 from monitor.sim.dnsserver import DNS_MODES, DnsResponder
 from monitor.sim.network import SimNetwork, set_server_mode
 from monitor.sim.tcpport import TCP_MODES, TcpPort
+from monitor.sim.timeline import DEMO_CYCLE, DEMO_TIMELINE, Step, due_steps, play
 from monitor.sim.tls import CERT_VARIANTS, TlsMaterial
 
 __all__ = [
     "CERT_VARIANTS",
+    "DEMO_CYCLE",
+    "DEMO_TIMELINE",
     "DNS_MODES",
     "HTTP_MODES",
     "OK_BODY",
@@ -46,8 +53,11 @@ __all__ = [
     "DataCenterApp",
     "DnsResponder",
     "SimNetwork",
+    "Step",
     "TcpPort",
     "TlsMaterial",
     "control_app",
+    "due_steps",
+    "play",
     "set_server_mode",
 ]
