@@ -25,6 +25,7 @@ from pydantic import (
 
 from monitor.calendar import ServiceHoursConfig
 from monitor.durations import Duration, format_duration
+from monitor.report.config import ReportConfig
 
 Role = Literal["local", "isp", "internet", "datacenter"]
 ROLES: tuple[Role, ...] = ("local", "isp", "internet", "datacenter")
@@ -179,7 +180,9 @@ class HttpTarget(_Target):
             try:
                 re.compile(value)
             except re.error as exc:
-                raise ValueError(f"is not a valid regular expression ({exc}); got {value!r}")
+                raise ValueError(
+                    f"is not a valid regular expression ({exc}); got {value!r}"
+                ) from None
         return value
 
     @property
@@ -245,7 +248,9 @@ class DnsTarget(_Target):
 Target = Annotated[HttpTarget | TcpTarget | IcmpTarget | DnsTarget, Field(discriminator="kind")]
 
 
-def split_host_port(value: str, default_port: int | None = None) -> tuple[str, int]:
+def split_host_port(
+    value: str, default_port: int | None = None, allow_zero: bool = False
+) -> tuple[str, int]:
     """`host:port`, `[v6]:port` or (with a default) a bare host; ValueError that teaches."""
     hint = f"must be host:port (e.g. 127.0.0.1:9470 or [::1]:53); got {value!r}"
     host, port_text = value, None
@@ -269,8 +274,9 @@ def split_host_port(value: str, default_port: int | None = None) -> tuple[str, i
         if default_port is None:
             raise ValueError(hint)
         return _check_host(host), default_port
-    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-        raise ValueError(f"port must be 1-65535; got {value!r}")
+    lowest = 0 if allow_zero else 1
+    if not port_text.isdigit() or not lowest <= int(port_text) <= 65535:
+        raise ValueError(f"port must be {lowest}-65535; got {value!r}")
     return _check_host(host), int(port_text)
 
 
@@ -282,11 +288,12 @@ class Config(_Model):
     outage: OutageSettings = OutageSettings()
     service_hours: ServiceHoursConfig = Field(default_factory=ServiceHoursConfig)
     targets: list[Target] = Field(min_length=1)
+    report: ReportConfig | None = None
 
     @field_validator("listen", mode="before")
     @classmethod
     def _listen(cls, value: object) -> str:
-        split_host_port(str(value))
+        split_host_port(str(value), allow_zero=True)  # port 0: any free port (tests, labs)
         return str(value)
 
     @field_validator("targets")
@@ -310,7 +317,7 @@ class Config(_Model):
 
     @property
     def listen_host_port(self) -> tuple[str, int]:
-        return split_host_port(self.listen)
+        return split_host_port(self.listen, allow_zero=True)
 
 
 def _per_target_rules(config: Config) -> list[str]:

@@ -12,38 +12,12 @@ import logging
 import signal
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from monitor.config import parse_config
 from monitor.daemon import Daemon, describe_event
 from monitor.outages import render
-
-CYCLE_SECONDS = 120.0
-
-
-@dataclass(frozen=True, slots=True)
-class Fault:
-    at: float  # seconds into the cycle
-    until: float
-    what: str  # shown to the user
-    modes: tuple[tuple[str, str], ...]  # (server, mode) while the fault lasts
-    delay: float | None = None
-
-
-TIMELINE = (
-    Fault(8, 28, "the data center refuses connections (SIAK app down)", (("datacenter", "down"),)),
-    Fault(36, 50, "the data center answers slowly (overloaded)", (("datacenter", "slow"),), 0.6),
-    Fault(
-        62,
-        80,
-        "the ISP loses its uplink (nothing beyond the office answers)",
-        (("anchor", "hang"), ("dns", "silent"), ("datacenter", "hang"), ("vpn", "hang")),
-    ),
-)
-NORMAL = {"datacenter": "ok", "vpn": "ok", "dns": "ok", "anchor": "ok"}
 
 
 def demo_config(network: Any, listen: str, db: str) -> dict[str, Any]:
@@ -63,25 +37,9 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-async def play_timeline(network: Any, started: float) -> None:
-    """Apply the faults at their times, cycle after cycle, until cancelled."""
-    cycle = 0
-    while True:
-        base = started + cycle * CYCLE_SECONDS
-        for fault in TIMELINE:
-            await asyncio.sleep(max(base + fault.at - time.monotonic(), 0))
-            say(f"  [sim] FAULT: {fault.what} for {fault.until - fault.at:.0f}s")
-            for server, mode in fault.modes:
-                await network.set_mode(server, mode, delay=fault.delay)
-            await asyncio.sleep(max(base + fault.until - time.monotonic(), 0))
-            say("  [sim] fault cleared")
-            for server, _ in fault.modes:
-                await network.set_mode(server, NORMAL[server])
-        cycle += 1
-
-
 async def run_demo(duration: float | None, listen: str, db: str | None) -> int:
     from monitor.sim import SimNetwork
+    from monitor.sim.timeline import Step, play
 
     # The demo prints each state change itself; the daemon's copy of it in the log is noise.
     logging.getLogger("pantau").setLevel(logging.WARNING)
@@ -93,6 +51,13 @@ async def run_demo(duration: float | None, listen: str, db: str | None) -> int:
 
             def on_event(kind: str, data: dict[str, Any]) -> None:
                 say(describe_event(kind, data, config))
+
+            notes: set[tuple[float, str]] = set()
+
+            def announce(at: float, step: Step) -> None:
+                if (at, step.note) not in notes:  # one line per fault, not per server
+                    notes.add((at, step.note))
+                    say(f"  [sim +{at:.0f}s] {step.note}")
 
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -106,7 +71,7 @@ async def run_demo(duration: float | None, listen: str, db: str | None) -> int:
                 say(f"Status:   http://127.0.0.1:{daemon.port}/api/status")
                 say("Faults repeat every 2 minutes. " + ("Ctrl-C stops." if not duration else
                     f"Stopping after {duration:g}s."))  # fmt: skip
-                player = asyncio.create_task(play_timeline(network, time.monotonic()))
+                player = asyncio.create_task(play(network, on_step=announce))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), duration)
                 player.cancel()

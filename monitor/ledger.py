@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS episodes (
     started_at REAL NOT NULL,
     ended_at REAL,
     domains TEXT NOT NULL,          -- JSON [[unix_time, domain], ...] in order
-    evidence TEXT NOT NULL,         -- JSON {first_hop, targets: {name: {role, reason, message, first_at, last_at, count}}}
+    evidence TEXT NOT NULL,         -- JSON {first_hop, targets: {name: {role, reason, ...}}}
     updated_at REAL NOT NULL        -- last time the daemon saw this episode still open
 );
 CREATE INDEX IF NOT EXISTS episodes_time ON episodes (office, started_at);
@@ -152,9 +152,7 @@ class Ledger:
 
     def episodes(self, start: float, end: float) -> list[Episode]:
         """Episodes that overlap [start, end), oldest first."""
-        return self._episodes(
-            "started_at < ? AND (ended_at IS NULL OR ended_at > ?)", (end, start)
-        )
+        return self._episodes("started_at < ? AND (ended_at IS NULL OR ended_at > ?)", (end, start))
 
     def _episodes(self, where: str, args: Sequence[Any]) -> list[Episode]:
         rows = self._db.execute(
@@ -209,7 +207,10 @@ class Ledger:
         self._db.executemany(
             "INSERT INTO samples (office, at, target, role, ok, latency, reason)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(self.office, s.at, s.target, s.role, int(s.ok), s.latency, s.reason) for s in samples],
+            [
+                (self.office, s.at, s.target, s.role, int(s.ok), s.latency, s.reason)
+                for s in samples
+            ],
         )
 
     def samples(self, start: float, end: float, role: str | None = None) -> list[Sample]:

@@ -126,7 +126,7 @@ class Metrics:
         )
         self.outages = Counter(
             "pantau_outages",
-            "Outages opened, by the fault domain blamed when they opened.",
+            "Outages ended, by their main fault domain (the one that held longest).",
             ["domain"],
             registry=r,
         )

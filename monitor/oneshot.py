@@ -14,7 +14,9 @@ from monitor.probes.context import ProbeContext
 from monitor.probes.result import ProbeResult
 from monitor.runner import run_probe
 
-FORMS = "https://host/path, http://host/path, tcp://host:port, icmp://host, dns://server[:port]/name"
+FORMS = (
+    "https://host/path, http://host/path, tcp://host:port, icmp://host, dns://server[:port]/name"
+)
 _TARGET: TypeAdapter[Any] = TypeAdapter(Target)
 
 

@@ -65,6 +65,8 @@ def outage_rows(
                 "end": _iso_utc(episode.ended_at),
                 "start_local": _local(episode.started_at, config),
                 "end_local": _local(episode.ended_at, config),
+                "start_unix": round(episode.started_at, 3),
+                "end_unix": None if episode.ended_at is None else round(episode.ended_at, 3),
                 "open": episode.ended_at is None,
                 "duration_seconds": round(ended - episode.started_at, 3),
                 "lost_service_seconds": round(
@@ -150,7 +152,9 @@ def render(data: dict[str, Any], fmt: str) -> str:
         writer.writeheader()
         writer.writerows(rows)
         return out.getvalue()
-    header = f"{data['office']['name']} — outages {data['from']} .. {data['to']} ({data['timezone']})"
+    header = (
+        f"{data['office']['name']} — outages {data['from']} .. {data['to']} ({data['timezone']})"
+    )
     if not rows:
         return f"{header}\nno outages, slow periods or unmonitored gaps\n"
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in COLUMNS}

@@ -55,12 +55,13 @@ class ProbeScheduler:
         self._metrics = metrics
         self._sink = sink
         self._names = frozenset(t.name for t in config.targets)
+        self._stopping = False
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._scheduler.add_listener(self._on_skip, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
 
     @property
     def running(self) -> bool:
-        return bool(self._scheduler.running)
+        return bool(self._scheduler.running) and not self._stopping
 
     @property
     def scheduler(self) -> AsyncIOScheduler:
@@ -101,5 +102,8 @@ class ProbeScheduler:
 
     def shutdown(self) -> None:
         """Stop firing and cancel probes in flight (the executor cancels its pending futures)."""
-        if self._scheduler.running:
+        # AsyncIOScheduler.shutdown() only schedules the stop on the loop; remember we asked,
+        # so health turns red at once and a second call does not stop it twice.
+        if self._scheduler.running and not self._stopping:
+            self._stopping = True
             self._scheduler.shutdown(wait=False)

@@ -73,6 +73,8 @@ class LinkTracker:
             )
             self.targets[target.name] = TargetState(target.name, target.role, limits)
             self._set_target_metric(target.name, "unknown")
+        # Finer than one probe interval, the order of failures on two hops is unknowable.
+        self._resolution = max(config.interval_of(t) for t in config.targets)
         self.verdict = LinkVerdict("unknown", None)
         self.episode: Episode | None = None
         self._resumed: list[Episode] = []
@@ -94,7 +96,11 @@ class LinkTracker:
     def observe(self, result: ProbeResult) -> None:
         self._samples.append(
             Sample(
-                result.started_at, result.target, result.role, result.ok, result.latency,
+                result.started_at,
+                result.target,
+                result.role,
+                result.ok,
+                result.latency,
                 result.reason,
             )
         )
@@ -137,7 +143,14 @@ class LinkTracker:
         if episode is not None and episode.kind == kind:
             if verdict.domain and verdict.domain != episode.domains[-1][1]:
                 self._account(at)
-                episode.domains.append((at, verdict.domain))
+                last_at, _ = episode.domains[-1]
+                if at - last_at <= self._resolution:
+                    # Probes are staggered across an interval, so two hops failing within one
+                    # interval cannot be ordered: the fuller picture replaces the first guess
+                    # (an ISP cut is first seen as "data center down" by whichever probe ran).
+                    episode.domains[-1] = (last_at, verdict.domain)
+                else:
+                    episode.domains.append((at, verdict.domain))
                 self._set_active(episode, verdict.domain)
                 self.ledger.save_episode(episode)
                 self._events("domain", {"kind": kind, "domain": verdict.domain, "at": at})
@@ -177,8 +190,6 @@ class LinkTracker:
             if state.state in ("down", "slow") and state.last is not None:
                 self._add_evidence(state, state.last)
         self.ledger.save_episode(episode)
-        if kind == "outage":
-            self.metrics.outages.labels(domain).inc()
         self._set_active(episode, domain)
 
     def _close(self, episode: Episode, at: float) -> None:
@@ -186,6 +197,10 @@ class LinkTracker:
         episode.ended_at = at
         episode.updated_at = at
         self.ledger.save_episode(episode)
+        if episode.kind == "outage":
+            # Counted when it ends, under the domain that held longest: the first guess at
+            # the start of an outage may still be corrected (see _on_verdict).
+            self.metrics.outages.labels(episode.main_domain(at)).inc()
         gauge = self.metrics.outage_active if episode.kind == "outage" else self.metrics.slow_active
         gauge.labels(episode.domains[-1][1]).set(0)
         self.episode = None

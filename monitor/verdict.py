@@ -42,7 +42,12 @@ def _any_in(targets: list[TargetState], states: tuple[str, ...]) -> TargetState 
 
 def judge(targets: Iterable[TargetState]) -> LinkVerdict:
     """The verdict for the current confirmed target states."""
-    by_role: dict[str, list[TargetState]] = {"local": [], "isp": [], "internet": [], "datacenter": []}
+    by_role: dict[str, list[TargetState]] = {
+        "local": [],
+        "isp": [],
+        "internet": [],
+        "datacenter": [],
+    }
     for target in targets:
         by_role[target.role].append(target)
     dc = _known(by_role["datacenter"])

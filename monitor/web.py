@@ -40,7 +40,7 @@ async def outages(request: web.Request) -> web.Response:
         return web.json_response({"error": str(exc)}, status=400)
     if first is None or last is None:
         return web.json_response(
-            {"error": "from is required: a date as YYYY-MM-DD, e.g. ?from=2026-12-01&to=2026-12-31"},
+            {"error": "from is required: YYYY-MM-DD, e.g. ?from=2026-12-01&to=2026-12-31"},
             status=400,
         )
     if last < first:

@@ -104,7 +104,7 @@ def test_durations(text: str, seconds: float) -> None:
 
 @pytest.mark.parametrize("text", ["10", "10 sec", "", "0s", "-1s", "s"])
 def test_bad_durations(text: str) -> None:
-    with pytest.raises(ValueError, match="unit|zero"):
+    with pytest.raises(ValueError, match=r"unit|zero"):
         parse_duration(text)
 
 

@@ -216,7 +216,7 @@ def test_demo_timeline_shows_an_outage_start_and_end_within_a_minute():
     due = due_steps(DEMO_TIMELINE, after=-1, until=60)
 
     dc = [(when, step.mode) for when, step in due if step.server == "datacenter"]
-    assert dc[:2] == [(10, "down"), (30, "ok")]
+    assert dc[:2] == [(8, "down"), (28, "ok")]
     assert {step.server for _, step in due} <= {"datacenter", "vpn", "dns", "anchor"}
 
 

@@ -1,4 +1,4 @@
-"""What a probe produces: a frozen result whose `ok` is derived from `reason`, so they can't disagree."""
+"""What a probe produces: a frozen result whose `ok` derives from `reason`, so they agree."""
 
 from __future__ import annotations
 

@@ -56,4 +56,6 @@ async def probe(target: TcpTarget, timeout: float, ctx: ProbeContext) -> Observa
     finally:
         sock.close()
     connect = rtt if rtt is not None else stopwatch
-    return Observation(latency=connect, phases={"connect": connect}, detail=f"connected {address[0]}")
+    return Observation(
+        latency=connect, phases={"connect": connect}, detail=f"connected {address[0]}"
+    )

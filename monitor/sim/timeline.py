@@ -21,18 +21,19 @@ class Step:
 
 
 # Two minutes, repeating: the data center drops for 20 s early on (so a 60 s demo sees an outage
-# start and end), then an ISP resolver blip, then a slow ("lemot") central period.
+# start and end), then a slow ("lemot") central period, then the ISP loses its uplink so nothing
+# beyond the office answers (an outage the verdict must blame on the ISP, not the data center).
 DEMO_CYCLE = 120.0
+_ISP_CUT = (("anchor", "hang"), ("dns", "silent"), ("datacenter", "hang"), ("vpn", "hang"))
 DEMO_TIMELINE: tuple[Step, ...] = (
-    Step(10, "datacenter", "down", note="data center unreachable (central maintenance)"),
-    Step(10, "vpn", "hang", note="VPN port black-holed"),
-    Step(30, "datacenter", "ok", note="data center back"),
-    Step(30, "vpn", "ok", note="VPN back"),
-    Step(45, "dns", "silent", note="ISP resolver stops answering"),
-    Step(55, "dns", "ok", note="ISP resolver back"),
-    Step(70, "datacenter", "slow", delay=3.0, note="central overload: answers take 3 s"),
-    Step(95, "datacenter", "ok", note="central load back to normal"),
-)
+    Step(8, "datacenter", "down", note="data center refuses connections (SIAK app down)"),
+    Step(28, "datacenter", "ok", note="data center back"),
+    Step(36, "datacenter", "slow", delay=0.6, note="central overload: answers take 0.6 s"),
+    Step(50, "datacenter", "ok", note="central load back to normal"),
+    *(Step(62, server, mode, note="ISP uplink cut: nothing beyond the office answers")
+      for server, mode in _ISP_CUT),
+    *(Step(80, server, "ok", note="ISP uplink restored") for server, _ in _ISP_CUT),
+)  # fmt: skip
 
 
 def due_steps(

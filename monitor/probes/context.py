@@ -1,0 +1,61 @@
+"""Resources probes share within one daemon: one HTTP client session and the ICMP socket mode."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import aiohttp
+
+from monitor.probes.http_trace import PhaseTrace, TracedResponse
+
+
+def icmp_mode() -> bool | None:
+    """True for raw (privileged) ICMP sockets, False for unprivileged ones, None if neither works.
+
+    Unprivileged ICMP needs our group inside net.ipv4.ping_group_range; raw sockets need root or
+    CAP_NET_RAW. We try the datagram socket first because it needs no privilege at all.
+    """
+    for kind, privileged in ((socket.SOCK_DGRAM, False), (socket.SOCK_RAW, True)):
+        try:
+            socket.socket(socket.AF_INET, kind, socket.IPPROTO_ICMP).close()
+        except OSError:
+            continue
+        return privileged
+    return None
+
+
+ICMP_HELP = (
+    "ICMP needs privileges: run as root, give the process CAP_NET_RAW "
+    "(Docker: --cap-add NET_RAW), or allow unprivileged ping for group "
+    f"{os.getgid()} with `sysctl net.ipv4.ping_group_range='0 2147483647'`"
+)
+
+
+class ProbeContext:
+    """Created once by the daemon (or a one-shot `pantau probe`), closed when it stops."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+        self.icmp_privileged = icmp_mode()
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            # force_close: every probe opens a fresh connection, or it would time nothing.
+            # use_dns_cache=False: the dns phase is measured on every probe, not once.
+            connector = aiohttp.TCPConnector(force_close=True, use_dns_cache=False, limit=0)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                trace_configs=[PhaseTrace.config()],
+                response_class=TracedResponse,
+                auto_decompress=True,
+                skip_auto_headers=("User-Agent",),
+                headers={"User-Agent": "pantau"},
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

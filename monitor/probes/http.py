@@ -1,0 +1,88 @@
+"""HTTP(S) probe: one request on a fresh connection, with dns/connect/tls/ttfb/total phases."""
+
+from __future__ import annotations
+
+import re
+import ssl
+import time
+from functools import lru_cache
+from pathlib import Path
+
+from cryptography import x509
+
+from monitor.config import HttpTarget
+from monitor.probes.context import ProbeContext
+from monitor.probes.http_trace import PhaseTrace, TracedResponse
+from monitor.probes.result import Observation, ProbeFailure
+
+BODY_LIMIT = 1 << 20  # read at most 1 MiB: enough for a regex on a status page
+
+
+@lru_cache(maxsize=64)
+def _ssl_context(verify: bool, ca_file: Path | None) -> ssl.SSLContext | bool:
+    if not verify:
+        return False
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    return context
+
+
+@lru_cache(maxsize=256)
+def _pattern(regex: str) -> re.Pattern[str]:
+    return re.compile(regex)
+
+
+def _cert_expiry(der: bytes | None) -> float | None:
+    if not der:
+        return None
+    return x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()
+
+
+async def probe(target: HttpTarget, timeout: float, ctx: ProbeContext) -> Observation:
+    """GET (or HEAD) the URL; check status and, if asked, the body."""
+    marks = PhaseTrace()
+    async with ctx.http.request(
+        target.method,
+        target.url,
+        headers=target.headers or None,
+        ssl=_ssl_context(target.tls_verify, target.tls_ca_file),
+        allow_redirects=False,
+        trace_request_ctx=marks,
+    ) as response:
+        first_byte = time.monotonic()
+        # Read from the live connection by TracedResponse: by now aiohttp may have released it.
+        traced = response if isinstance(response, TracedResponse) else None
+        rtt = traced.connect_rtt if traced else None
+        expiry = _cert_expiry(traced.peer_cert_der) if traced else None
+        body = await response.content.read(BODY_LIMIT) if target.method == "GET" else b""
+        status = response.status
+        charset = response.charset or "utf-8"
+    end = time.monotonic()
+
+    dns = max(marks.dns_end - marks.dns_start, 0.0)
+    setup = max(marks.connect_end - marks.connect_start - dns, 0.0)
+    connect = min(rtt, setup) if rtt is not None else setup
+    phases = {
+        "dns": dns,
+        "connect": connect,
+        "tls": max(setup - connect, 0.0) if target.url.startswith("https") else 0.0,
+        "ttfb": max(first_byte - (marks.headers_sent or marks.connect_end), 0.0),
+        "total": end - marks.start,
+    }
+    observation = Observation(phases=phases, cert_expiry=expiry, detail=f"HTTP {status}")
+    if status not in target.expect_status:
+        raise ProbeFailure(
+            "http_status", f"HTTP {status}, expected {_statuses(target.expect_status)}", observation
+        )
+    if target.body_regex is not None:
+        text = body.decode(charset, errors="replace")
+        if not _pattern(target.body_regex).search(text):
+            raise ProbeFailure(
+                "body_mismatch", f"body does not match {target.body_regex!r}", observation
+            )
+    return observation
+
+
+def _statuses(codes: list[int]) -> str:
+    if codes == list(range(codes[0], codes[-1] + 1)) and len(codes) > 2:
+        return f"{codes[0]}-{codes[-1]}"
+    return ", ".join(map(str, codes))

@@ -1,0 +1,62 @@
+"""The link verdict: first failing hop wins."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.state import TargetState, Thresholds
+from monitor.verdict import judge
+from tests.factories import result
+
+ROLES = {"router": "local", "isp-dns": "isp", "anchor": "internet", "dc-web": "datacenter",
+         "dc-vpn": "datacenter"}  # fmt: skip
+
+
+def world(states: dict[str, str], reason: str = "timeout", roles: dict | None = None) -> list:
+    targets = []
+    for name, role in (roles or ROLES).items():
+        t = TargetState(name, role, Thresholds(down_after=1, up_after=1, slow_latency=1.0))
+        wanted = states.get(name, "up")
+        if wanted != "unknown":
+            r = result(name, 0, role=role, ok=wanted != "down", reason=reason,  # type: ignore[arg-type]
+                       latency=2.0 if wanted == "slow" else 0.01)  # fmt: skip
+            for _ in range(3):
+                t.observe(r)
+        assert t.state == wanted
+        targets.append(t)
+    return targets
+
+
+@pytest.mark.parametrize(
+    ("states", "link", "domain"),
+    [
+        ({}, "up", None),
+        ({"dc-web": "down"}, "down", "datacenter"),
+        ({"dc-web": "down", "router": "down"}, "down", "local"),
+        ({"dc-web": "down", "anchor": "down", "isp-dns": "down"}, "down", "isp"),
+        ({"dc-web": "down", "anchor": "down"}, "down", "isp"),  # every internet anchor down
+        ({"dc-web": "down", "isp-dns": "down"}, "down", "isp"),  # every isp target down
+        ({"dc-web": "slow"}, "slow", "datacenter"),
+        ({"dc-web": "slow", "anchor": "slow"}, "slow", "isp"),
+        ({"dc-web": "slow", "router": "slow"}, "slow", "local"),
+        ({"dc-web": "down", "dc-vpn": "slow"}, "down", "datacenter"),
+        ({"anchor": "down"}, "up", None),  # the ISP hiccups but the service works
+    ],
+)
+def test_domains(states: dict, link: str, domain: str | None) -> None:
+    verdict = judge(world(states))
+    assert (verdict.state, verdict.domain) == (link, domain)
+
+
+def test_dns_when_all_datacenter_failures_are_name_resolution() -> None:
+    verdict = judge(world({"dc-web": "down", "dc-vpn": "down"}, reason="dns"))
+    assert (verdict.state, verdict.domain) == ("down", "dns")
+
+
+def test_unknown_without_upstream_roles() -> None:
+    verdict = judge(world({"dc-web": "down"}, roles={"dc-web": "datacenter"}))
+    assert (verdict.state, verdict.domain) == ("down", "unknown")
+
+
+def test_link_unknown_until_a_datacenter_target_is_known() -> None:
+    assert judge(world({"dc-web": "unknown", "dc-vpn": "unknown"})).state == "unknown"
