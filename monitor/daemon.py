@@ -159,7 +159,7 @@ class Daemon:
     def _event(self, kind: str, data: dict[str, Any]) -> None:
         if self._on_event is not None:
             self._on_event(kind, data)
-        log.info(describe_event(kind, data, self.config), extra={"event": kind, **_plain(data)})
+        log.info(describe_event(kind, data, self.config), extra=_plain({"event": kind, **data}))
 
     # --- what the web app shows ---
     def healthy(self) -> bool:
