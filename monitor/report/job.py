@@ -1,7 +1,8 @@
 """The daily report job: queue the day's mail when `send_at` passes, send what the outbox holds.
 
 The daemon calls `await job.run_due(now)` every minute; the CLI uses `compose` and `send_day`.
-Reading the clock is allowed here (bookkeeping of sent_at); every decision uses `now`.
+Every decision uses the `now` passed in; times written after a sending round add the round's
+monotonic duration to it, so a test's `now` and the wall clock never mix.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -65,7 +66,6 @@ class ReportJob:
         *,
         environ: Mapping[str, str] | None = None,
         catch_up_days: int = 1,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.settings = report_settings(config)
@@ -76,7 +76,6 @@ class ReportJob:
         self.ledger = ledger
         self.calendar = calendar
         self.catch_up_days = catch_up_days
-        self._clock = clock
         retry = self.settings.retry
         lease = retry.timeout + self.settings.smtp.timeout + 60.0
         self.outbox = Outbox(config.storage.path, config.office.office_id, lease=lease)
@@ -151,13 +150,14 @@ class ReportJob:
         for row in self.outbox.due(now):
             if only is not None and row.day != only:
                 continue
-            if await self._send(row):
+            if await self._send(row, now):
                 sent.append(row.day)
         return sent
 
-    async def _send(self, row: OutboxRow) -> bool:
-        if not self.outbox.claim(row.day, self._clock()):
+    async def _send(self, row: OutboxRow, now: float) -> bool:
+        if not self.outbox.claim(row.day, now):
             return False
+        started = time.monotonic()
         assert row.message is not None and row.sender is not None
         smtp, retry = self.settings.smtp, self.settings.retry
         try:
@@ -165,16 +165,16 @@ class ReportJob:
                 row.message, row.sender, row.recipients, smtp, self._password, retry
             )
         except Exception as exc:  # every failure is data for the outbox, never a crash
-            failed_at = self._clock()
+            failed_at = now + (time.monotonic() - started)
             error = f"{type(exc).__name__}: {exc}"
             self.outbox.release(row.day, failed_at, error, failed_at + retry.pause)
             log.warning("report %s not sent (%s); next try in %.0f s", row.day, error, retry.pause)
             return False
         except asyncio.CancelledError:
             # Stopping mid-send: hand the mail back so the next run (or process) sends it.
-            self.outbox.release(row.day, self._clock(), "cancelled", self._clock())
+            self.outbox.release(row.day, now, "cancelled", now)
             raise
-        self.outbox.mark_sent(row.day, self._clock())
+        self.outbox.mark_sent(row.day, now + (time.monotonic() - started))
         log.info("report %s sent (%s)", row.day, row.message_id)
         return True
 
