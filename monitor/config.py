@@ -22,6 +22,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from monitor.calendar import ServiceHoursConfig
 from monitor.durations import Duration, format_duration
@@ -117,10 +118,10 @@ class Defaults(_Model):
 class OutageSettings(_Model):
     """How probe results become target states (confirmation, slowness)."""
 
-    down_after: int = Field(3, ge=1, le=100)
-    up_after: int = Field(2, ge=1, le=100)
+    down_after: int = Field(default=3, ge=1, le=100)
+    up_after: int = Field(default=2, ge=1, le=100)
     slow_latency: Duration = 2.0
-    slow_loss: float = Field(0.2, gt=0, le=1)
+    slow_loss: float = Field(default=0.2, gt=0, le=1)
 
 
 def _require_timeout_below_interval(timeout: float, interval: float) -> None:
@@ -350,7 +351,7 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _message(error: dict) -> str:  # type: ignore[type-arg]
+def _message(error: ErrorDetails) -> str:
     kind, msg = error["type"], error["msg"]
     if kind == "extra_forbidden":
         return "unknown key; remove it or check its spelling"

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -28,6 +28,9 @@ from monitor.probes.result import ProbeResult
 from monitor.schedule import ProbeScheduler
 from monitor.tracker import LinkTracker
 from monitor.web import make_app
+
+if TYPE_CHECKING:
+    from monitor.report.job import ReportJob
 
 log = logging.getLogger("pantau")
 FLUSH_SECONDS = 2.0  # how much probe evidence a SIGKILL may lose, at most
@@ -64,6 +67,7 @@ class Daemon:
         self.scheduler: ProbeScheduler | None = None
         self._ctx: ProbeContext | None = None
         self._runner: web.AppRunner | None = None
+        self.report_job: ReportJob | None = None
         self.port: int | None = None
 
     async def __aenter__(self) -> Daemon:
@@ -89,6 +93,11 @@ class Daemon:
                 f"storage.path: cannot open the ledger {str(config.storage.path)!r} ({exc}); "
                 "point it at a writable file"
             ) from None
+        if config.report is not None:
+            # Before anything listens or probes: a missing SMTP password is a config mistake.
+            from monitor.report.job import ReportJob
+
+            self.report_job = ReportJob(config, self.ledger, self.calendar)
         self.tracker = LinkTracker(config, self.calendar, self.ledger, self.metrics, self._event)
         self.tracker.resume(self.clock.wall())
         app = make_app(self.metrics, self.status, self.healthy, self.outages)
@@ -112,6 +121,12 @@ class Daemon:
         self.scheduler.scheduler.add_job(
             self._housekeeping, "interval", hours=6, id="_housekeeping", max_instances=1
         )
+        if self.report_job is not None:
+            # A send may wait out SMTP retries for minutes: one at a time, never queued up.
+            self.scheduler.scheduler.add_job(
+                self._send_reports, "interval", seconds=60, id="_report", max_instances=1,
+                coalesce=True, next_run_time=self.clock.now(),  # the outbox is sent at start too
+            )  # fmt: skip
         self.tracker.flush(self.clock.wall())  # sets pantau_in_service_hours at once
         self.scheduler.start()
         log.info(
@@ -133,6 +148,9 @@ class Daemon:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.report_job is not None:
+            self.report_job.close()
+            self.report_job = None
         if self.ledger is not None:
             self.ledger.close()
             self.ledger = None
@@ -146,6 +164,13 @@ class Daemon:
             self.tracker.observe(result)
         if not result.ok:
             log.debug("probe %s failed: %s (%s)", result.target, result.reason, result.message)
+
+    async def _send_reports(self) -> None:
+        if self.report_job is not None:
+            try:
+                await self.report_job.run_due(self.clock.wall())
+            except asyncio.CancelledError:
+                return  # stopping: the outbox keeps the mail for the next run
 
     def _flush(self) -> None:
         if self.tracker is not None:

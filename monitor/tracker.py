@@ -194,6 +194,10 @@ class LinkTracker:
 
     def _close(self, episode: Episode, at: float) -> None:
         self._account(at)
+        if len(episode.domains) > 1 and at - episode.domains[-1][0] <= self._resolution:
+            # Hops recover in the order their probes happen to run: a verdict that held for
+            # less than one probe interval before the end is that race, not a finding.
+            episode.domains.pop()
         episode.ended_at = at
         episode.updated_at = at
         self.ledger.save_episode(episode)

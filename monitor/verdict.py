@@ -51,11 +51,13 @@ def judge(targets: Iterable[TargetState]) -> LinkVerdict:
     for target in targets:
         by_role[target.role].append(target)
     dc = _known(by_role["datacenter"])
-    if not dc:
-        return LinkVerdict("unknown", None)
     down = [t for t in dc if t.state == "down"]
     if down:
         return LinkVerdict("down", *_blame(by_role, down, ("down",)))
+    if len(dc) < len(by_role["datacenter"]) or not dc:
+        # "Up" needs every data-center target heard from: right after a restart, the first
+        # target to answer must not close an outage that another target still sees.
+        return LinkVerdict("unknown", None)
     slow = [t for t in dc if t.state == "slow"]
     if slow:
         return LinkVerdict("slow", *_blame(by_role, slow, ("slow", "down")))

@@ -16,9 +16,9 @@ HealthFn = Callable[[], bool]
 OutagesFn = Callable[[date, date], dict[str, Any]]
 
 METRICS = web.AppKey("metrics", Metrics)
-STATUS = web.AppKey("status", StatusFn)  # type: ignore[arg-type]
-HEALTHY = web.AppKey("healthy", HealthFn)  # type: ignore[arg-type]
-OUTAGES = web.AppKey("outages", OutagesFn)  # type: ignore[arg-type]
+STATUS: web.AppKey[StatusFn] = web.AppKey("status")
+HEALTHY: web.AppKey[HealthFn] = web.AppKey("healthy")
+OUTAGES: web.AppKey[OutagesFn] = web.AppKey("outages")
 
 
 async def healthz(request: web.Request) -> web.Response:

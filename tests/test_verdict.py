@@ -60,3 +60,8 @@ def test_unknown_without_upstream_roles() -> None:
 
 def test_link_unknown_until_a_datacenter_target_is_known() -> None:
     assert judge(world({"dc-web": "unknown", "dc-vpn": "unknown"})).state == "unknown"
+
+
+def test_not_up_until_every_datacenter_target_is_known() -> None:
+    assert judge(world({"dc-vpn": "unknown"})).state == "unknown"
+    assert judge(world({"dc-vpn": "unknown", "dc-web": "down"})).state == "down"

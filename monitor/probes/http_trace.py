@@ -22,7 +22,7 @@ class PhaseTrace:
 
     @staticmethod
     def config() -> aiohttp.TraceConfig:
-        trace = aiohttp.TraceConfig(trace_config_ctx_factory=_ctx_factory)
+        trace = aiohttp.TraceConfig(trace_config_ctx_factory=_ctx_factory)  # type: ignore[arg-type]
 
         def mark(attr: str) -> Any:
             async def hook(_s: Any, ctx: SimpleNamespace, _p: Any) -> None:

@@ -1,0 +1,161 @@
+"""The ledger across a real daemon process: SIGKILL mid-outage, restart, SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from monitor.ledger import Ledger
+from monitor.sim import SimNetwork
+from tests.daemon_helpers import fast_config
+
+OFFICE = "dispendukcapil-simulasi"
+
+
+@pytest.fixture
+async def net():
+    async with SimNetwork(icmp=False) as network:
+        yield network
+
+
+def start_daemon(config_path: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "run", "-c", str(config_path)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def poll(check: Callable[[], object], what: str, timeout: float = 15.0) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def ledger_view(db: Path) -> tuple[list, list, float | None]:
+    ledger = Ledger(db, OFFICE)
+    try:
+        return ledger.episodes(0, 2e10), ledger.gaps(0, 2e10), ledger.last_seen()
+    finally:
+        ledger.close()
+
+
+def write_config(net: SimNetwork, tmp_path: Path) -> tuple[Path, Path]:
+    data = fast_config(net)
+    db = tmp_path / "ledger.db"
+    data["storage"] = {"path": str(db)}
+    path = tmp_path / "pantau.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path, db
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> float:
+    """Signal our own daemon by its PID; returns seconds until it exited."""
+    began = time.monotonic()
+    process.send_signal(sig)
+    process.wait(timeout=10)
+    return time.monotonic() - began
+
+
+async def test_sigkill_mid_outage_then_restart_while_still_down(
+    net: SimNetwork, tmp_path: Path
+) -> None:
+    config, db = write_config(net, tmp_path)
+    log = tmp_path / "daemon.log"
+    first = start_daemon(config, log)
+    try:
+        await poll(lambda: ledger_view(db)[2] if db.exists() else None, "a heartbeat")
+        await net.set_mode("datacenter", "down")
+        await poll(lambda: ledger_view(db)[0], "the outage in the ledger")
+        await asyncio.sleep(2.5)  # let at least one flush carry evidence and a heartbeat
+        killed_at = time.time()
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    await asyncio.sleep(1.5)  # the daemon is gone; the data center stays down
+    second = start_daemon(config, log)
+    try:
+        gaps = await poll(lambda: ledger_view(db)[1], "the unmonitored gap")
+        await net.set_mode("datacenter", "ok")
+        await poll(lambda: all(e.ended_at for e in ledger_view(db)[0]), "the outage to close")
+        restored_at = time.time()
+        assert stop(second) < 5.0
+    finally:
+        if second.poll() is None:
+            second.kill()
+    assert second.returncode == 0, log.read_text()
+    episodes, gaps, _ = ledger_view(db)
+    (outage,) = episodes  # one outage, continued across the restart, nothing duplicated
+    (gap,) = gaps
+    assert outage.kind == "outage" and outage.main_domain(outage.ended_at) == "datacenter"
+    assert killed_at - 2.5 <= gap.started_at <= killed_at  # the last flush before the kill
+    assert gap.ended_at > killed_at + 1.0
+    assert outage.started_at < gap.started_at < gap.ended_at < outage.ended_at <= restored_at
+
+
+async def test_link_back_while_the_daemon_was_dead_closes_the_outage_at_its_last_evidence(
+    net: SimNetwork, tmp_path: Path
+) -> None:
+    config, db = write_config(net, tmp_path)
+    log = tmp_path / "daemon.log"
+    first = start_daemon(config, log)
+    try:
+        await poll(lambda: ledger_view(db)[2] if db.exists() else None, "a heartbeat")
+        await net.set_mode("datacenter", "down")
+        await poll(lambda: ledger_view(db)[0], "the outage in the ledger")
+        await asyncio.sleep(2.5)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    _, _, last_seen = ledger_view(db)
+    await net.set_mode("datacenter", "ok")  # it comes back while nobody watches
+    await asyncio.sleep(1.0)
+    second = start_daemon(config, log)
+    try:
+        await poll(lambda: ledger_view(db)[1], "the unmonitored gap")
+        assert stop(second) < 5.0
+    finally:
+        if second.poll() is None:
+            second.kill()
+    episodes, gaps, _ = ledger_view(db)
+    (outage,) = episodes
+    (gap,) = gaps
+    assert outage.ended_at == pytest.approx(last_seen)  # closed where the evidence ends
+    assert gap.started_at == pytest.approx(last_seen)
+
+
+async def test_sigterm_stops_within_five_seconds_and_keeps_the_open_outage(
+    net: SimNetwork, tmp_path: Path
+) -> None:
+    config, db = write_config(net, tmp_path)
+    log = tmp_path / "daemon.log"
+    daemon = start_daemon(config, log)
+    try:
+        await poll(lambda: ledger_view(db)[2] if db.exists() else None, "a heartbeat")
+        await net.set_mode("datacenter", "down")
+        await poll(lambda: ledger_view(db)[0], "the outage in the ledger")
+        took = stop(daemon, signal.SIGTERM)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert daemon.returncode == 0 and took < 5.0, log.read_text()
+    (outage,) = ledger_view(db)[0]
+    assert outage.ended_at is None  # still open: the next run continues or closes it
