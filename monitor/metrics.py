@@ -149,8 +149,8 @@ class Metrics:
         )
         self.unmonitored = Counter(
             "pantau_unmonitored_seconds",
-            "Seconds of scheduled service time with no data-center result (daemon stopped "
-            "or no probe answered in time), counted when the gap is closed.",
+            "Seconds of scheduled service time nobody watched (the daemon was not running), "
+            "counted when monitoring resumes.",
             registry=r,
         )
         # Pre-create the bounded label sets so dashboards and rules see 0, not "no data".

@@ -165,6 +165,7 @@ class LinkTracker:
         """The first verdict after start: record the unmonitored gap, settle resumed episodes."""
         if self._gap_start is not None and at > self._gap_start:
             self.ledger.add_gap(self._gap_start, at, "daemon not running")
+            self.metrics.unmonitored.inc(service_seconds(self.calendar, self._gap_start, at))
             self._events("gap", {"from": self._gap_start, "to": at})
         kind = _EPISODE_OF.get(verdict.state)
         for resumed in self._resumed:

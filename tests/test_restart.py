@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import urllib.request
 import signal
 import subprocess
 import sys
@@ -44,6 +46,15 @@ async def poll(check: Callable[[], object], what: str, timeout: float = 15.0) ->
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+def metric(log: Path, name: str) -> float:
+    """A sample from the /metrics of the daemon that last logged its address."""
+    ports = re.findall(r"listening on http://127\.0\.0\.1:(\d+)/metrics", log.read_text())
+    with urllib.request.urlopen(f"http://127.0.0.1:{ports[-1]}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    (value,) = re.findall(rf"^{name} (\S+)$", text, re.M)
+    return float(value)
 
 
 def ledger_view(db: Path) -> tuple[list, list, float | None]:
@@ -92,6 +103,8 @@ async def test_sigkill_mid_outage_then_restart_while_still_down(
     second = start_daemon(config, log)
     try:
         gaps = await poll(lambda: ledger_view(db)[1], "the unmonitored gap")
+        unmonitored = await asyncio.to_thread(metric, log, "pantau_unmonitored_seconds_total")
+        assert unmonitored == pytest.approx(gaps[0].ended_at - gaps[0].started_at, abs=0.01)
         await net.set_mode("datacenter", "ok")
         await poll(lambda: all(e.ended_at for e in ledger_view(db)[0]), "the outage to close")
         restored_at = time.time()
