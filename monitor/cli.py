@@ -82,6 +82,15 @@ def _today(config: Config) -> date:
     return datetime.now(config.office.zone).date()
 
 
+def _span(args: argparse.Namespace, config: Config) -> tuple[date, date]:
+    """--from/--to as office-local days; both default to today in the office's zone."""
+    first = args.date_from or _today(config)
+    last = args.date_to or first
+    if last < first:
+        raise UsageError("--to must not be before --from")
+    return first, last
+
+
 async def _serve_until_signal(start: Callable[[asyncio.Event], object]) -> None:
     """Run `start(stop_event)` with SIGTERM/SIGINT setting the event."""
     stop = asyncio.Event()
@@ -135,10 +144,7 @@ def cmd_calendar(args: argparse.Namespace) -> int:
     config = _config(args)
     from monitor.calendar import ServiceCalendar, render_calendar
 
-    first = args.date_from or _today(config)
-    last = args.date_to or first
-    if last < first:
-        raise UsageError("--to must not be before --from")
+    first, last = _span(args, config)
     calendar = ServiceCalendar(config.service_hours, config.office.zone)
     print(render_calendar(calendar, first, last, args.language), end="")
     return 0
@@ -152,10 +158,7 @@ def cmd_outages(args: argparse.Namespace) -> int:
     from monitor.ledger import Ledger
     from monitor.outages import day_bounds, outage_rows, render
 
-    first = args.date_from or _today(config)
-    last = args.date_to or first
-    if last < first:
-        raise UsageError("--to must not be before --from")
+    first, last = _span(args, config)
     if not Path(config.storage.path).exists():
         raise UsageError(
             f"storage.path: no ledger at {config.storage.path} yet; run `pantau run` first"

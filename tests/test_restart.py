@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-import urllib.request
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -82,23 +82,29 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> float:
     return time.monotonic() - began
 
 
-async def test_sigkill_mid_outage_then_restart_while_still_down(
-    net: SimNetwork, tmp_path: Path
-) -> None:
-    config, db = write_config(net, tmp_path)
-    log = tmp_path / "daemon.log"
-    first = start_daemon(config, log)
+async def kill_during_outage(net: SimNetwork, config: Path, db: Path, log: Path) -> float:
+    """Start the daemon, take the data center down, SIGKILL it mid-outage; the kill time."""
+    daemon = start_daemon(config, log)
     try:
         await poll(lambda: ledger_view(db)[2] if db.exists() else None, "a heartbeat")
         await net.set_mode("datacenter", "down")
         await poll(lambda: ledger_view(db)[0], "the outage in the ledger")
         await asyncio.sleep(2.5)  # let at least one flush carry evidence and a heartbeat
         killed_at = time.time()
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait(timeout=10)
     finally:
-        if first.poll() is None:
-            first.kill()
+        if daemon.poll() is None:
+            daemon.kill()
+    return killed_at
+
+
+async def test_sigkill_mid_outage_then_restart_while_still_down(
+    net: SimNetwork, tmp_path: Path
+) -> None:
+    config, db = write_config(net, tmp_path)
+    log = tmp_path / "daemon.log"
+    killed_at = await kill_during_outage(net, config, db, log)
     await asyncio.sleep(1.5)  # the daemon is gone; the data center stays down
     second = start_daemon(config, log)
     try:
@@ -127,17 +133,7 @@ async def test_link_back_while_the_daemon_was_dead_closes_the_outage_at_its_last
 ) -> None:
     config, db = write_config(net, tmp_path)
     log = tmp_path / "daemon.log"
-    first = start_daemon(config, log)
-    try:
-        await poll(lambda: ledger_view(db)[2] if db.exists() else None, "a heartbeat")
-        await net.set_mode("datacenter", "down")
-        await poll(lambda: ledger_view(db)[0], "the outage in the ledger")
-        await asyncio.sleep(2.5)
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-    finally:
-        if first.poll() is None:
-            first.kill()
+    await kill_during_outage(net, config, db, log)
     _, _, last_seen = ledger_view(db)
     await net.set_mode("datacenter", "ok")  # it comes back while nobody watches
     await asyncio.sleep(1.0)
