@@ -1,0 +1,91 @@
+"""Scheduling: spread start times, overruns skipped and counted, a hang never delays others."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from monitor import schedule
+from monitor.clock import Clock
+from monitor.config import parse_config
+from monitor.metrics import Metrics
+from monitor.probes.context import ProbeContext
+from monitor.probes.result import ProbeResult
+from monitor.sim import SimNetwork
+from tests.daemon_helpers import fast_config, running
+from tests.factories import result
+
+
+def config_with(n: int, interval: str = "10s") -> object:
+    targets = [
+        {"name": f"t{i}", "role": "datacenter", "kind": "tcp", "host": "127.0.0.1", "port": 1}
+        for i in range(n)
+    ]
+    return parse_config(
+        {"office": {"name": "X"}, "defaults": {"interval": interval, "timeout": "1s"},
+         "targets": targets}
+    )  # fmt: skip
+
+
+def test_start_offsets_spread_targets_evenly_across_the_interval() -> None:
+    offsets = schedule.start_offsets(config_with(1000))  # type: ignore[arg-type]
+    values = sorted(offsets.values())
+    assert len(set(values)) == 1000
+    assert values[0] == 0.0 and values[-1] < 10.0
+    gaps = {round(b - a, 9) for a, b in itertools.pairwise(values)}
+    assert gaps == {0.01}
+
+
+async def test_an_overrun_is_skipped_and_counted_not_queued(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[float] = []
+
+    async def slow_probe(target, timeout, ctx, clock) -> ProbeResult:  # type: ignore[no-untyped-def]
+        started.append(time.monotonic())
+        await asyncio.sleep(0.75)  # three intervals: the runs in between must be skipped
+        return result(target.name)
+
+    monkeypatch.setattr(schedule, "run_probe", slow_probe)
+    config = parse_config(
+        {"office": {"name": "X"}, "defaults": {"interval": "250ms", "timeout": "200ms"},
+         "targets": [{"name": "t", "role": "datacenter", "kind": "tcp", "host": "127.0.0.1",
+                      "port": 1}]}
+    )  # fmt: skip
+    metrics = Metrics(CollectorRegistry())
+    results: list[ProbeResult] = []
+    scheduler = schedule.ProbeScheduler(config, ProbeContext(), Clock(), metrics, results.append)
+    scheduler.start()
+    await asyncio.sleep(1.6)
+    scheduler.shutdown()
+    await asyncio.sleep(0)
+    skipped = metrics.registry.get_sample_value("pantau_probes_skipped_total", {"target": "t"})
+    assert skipped is not None and skipped >= 2
+    # Never two at once, and no backlog burst after a slow run: starts are >= 0.75 s apart.
+    assert all(b - a >= 0.74 for a, b in itertools.pairwise(started))
+    assert len(started) >= 2 and len(results) >= 1  # it kept running, one at a time
+
+
+async def test_a_hanging_target_never_delays_another() -> None:
+    async with SimNetwork(icmp=False) as net, running(fast_config(net)) as daemon:
+        await net.set_mode("datacenter", "hang")
+        before = daemon.metrics.registry.get_sample_value(
+            "pantau_probes_total",
+            {"target": "dc-vpn", "role": "datacenter", "kind": "tcp", "result": "success"},
+        )
+        await asyncio.sleep(2.0)
+        after = daemon.metrics.registry.get_sample_value(
+            "pantau_probes_total",
+            {"target": "dc-vpn", "role": "datacenter", "kind": "tcp", "result": "success"},
+        )
+        hung = daemon.metrics.registry.get_sample_value(
+            "pantau_probes_total",
+            {"target": "dc-siak", "role": "datacenter", "kind": "http", "result": "timeout"},
+        )
+    assert before is not None and after is not None and hung is not None
+    assert after - before >= 8  # every 0.2 s for 2 s, while dc-siak waits out its timeouts
+    assert hung >= 8
