@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS gaps (
 CREATE INDEX IF NOT EXISTS gaps_time ON gaps (office, started_at);
 CREATE TABLE IF NOT EXISTS heartbeat (
     office TEXT PRIMARY KEY,
+    first_seen REAL NOT NULL,       -- when this office was first monitored: before is unmonitored
     last_seen REAL NOT NULL         -- last moment the link state was known
 );
 CREATE TABLE IF NOT EXISTS samples (
@@ -117,6 +118,14 @@ class Ledger:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a ledger written by an older Pantau up to this schema, in place."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(heartbeat)")}
+        if "first_seen" not in columns:  # before 0.1.0: the first heartbeat was not kept
+            self._db.execute("ALTER TABLE heartbeat ADD COLUMN first_seen REAL")
+            self._db.execute("UPDATE heartbeat SET first_seen = last_seen")
 
     def close(self) -> None:
         self._db.close()
@@ -195,11 +204,17 @@ class Ledger:
         ).fetchone()
         return row[0] if row else None
 
+    def first_seen(self) -> float | None:
+        row = self._db.execute(
+            "SELECT first_seen FROM heartbeat WHERE office = ?", (self.office,)
+        ).fetchone()
+        return row[0] if row else None
+
     def beat(self, at: float) -> None:
         self._db.execute(
-            "INSERT INTO heartbeat (office, last_seen) VALUES (?, ?)"
+            "INSERT INTO heartbeat (office, first_seen, last_seen) VALUES (?, ?, ?)"
             " ON CONFLICT (office) DO UPDATE SET last_seen = excluded.last_seen",
-            (self.office, at),
+            (self.office, at, at),
         )
 
     # --- probe samples (for latency percentiles in reports) ---

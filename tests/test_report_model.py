@@ -175,6 +175,15 @@ def test_daemon_stopped_since_heartbeat_is_unmonitored(tmp_path: Path) -> None:
     assert r.availability == 1.0  # of the monitored 4 h 30 min, nothing was lost
 
 
+def test_time_before_the_office_was_first_monitored_is_unmonitored(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    calendar = ServiceCalendar(config.service_hours, config.office.zone)
+    data = LedgerData((), (), (), last_seen=at(30, "17:00"), first_seen=at(30, "12:00"))
+    r = build_report(data, calendar, config, date(2026, 11, 30), at(30, "17:00"))
+    assert r.unmonitored_seconds == 4.5 * 3600  # 07:30-12:00, before the first heartbeat
+    assert r.availability == 1.0
+
+
 def test_json_is_plain(tmp_path: Path) -> None:
     data = report_of(tmp_path).as_json()
     text = json.dumps(data)

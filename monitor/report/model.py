@@ -36,6 +36,8 @@ class LedgerData:
     """Data-center probes of the report day."""
     last_seen: float | None = None
     """The ledger's heartbeat: time after it (daemon not running now) is unmonitored."""
+    first_seen: float | None = None
+    """The first heartbeat ever: time before it is unmonitored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,12 +262,16 @@ def collect(ledger: Ledger, calendar: ServiceCalendar, config: Config, day: date
         gaps=tuple(ledger.gaps(start, end)),
         samples=tuple(ledger.samples(day_start, day_end, role="datacenter")),
         last_seen=ledger.last_seen(),
+        first_seen=ledger.first_seen(),
     )
 
 
 # --- the pure part ------------------------------------------------------------------------
 def _gap_spans(data: LedgerData, now: float) -> list[tuple[float, float, str]]:
     spans = [(g.started_at, g.ended_at, g.reason) for g in data.gaps]
+    if data.first_seen is not None:
+        # Before the office was first monitored nothing is known: not up, not lost.
+        spans.append((0.0, data.first_seen, "not monitored yet"))
     if data.last_seen is not None and now - data.last_seen > STALE_HEARTBEAT:
         spans.append((data.last_seen, now, "daemon not running"))
     return spans
