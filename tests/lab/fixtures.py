@@ -1,0 +1,108 @@
+"""pytest fixtures and checks for the lab tests (tests/test_lab_*.py import them).
+
+Skips with a reason when the lab cannot be built here (not root, no ip/nft/tc); under CI=true
+that skip is a failure (tests/conftest.py). Set PANTAU_LAB_FIGURES=path.jsonl to collect each
+scenario's measured errors (outage start/end against the injected fault, lost seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import require_root, require_tool
+from tests.lab.faults import Injected
+from tests.lab.lab import Lab
+from tests.lab.pantau import Pantau
+
+LAB_MARKER = "lab: network-namespace lab tests (root, iproute2, nftables; minutes, not seconds)"
+
+
+def _register_marker() -> None:
+    """Register `lab` before a test module uses `pytest.mark.lab` (unknown marks are errors
+    under filterwarnings=error). Stopgap until pyproject.toml's [tool.pytest.ini_options] has
+    `markers = ["lab: ..."]`; then this finds it registered and does nothing."""
+    config = getattr(pytest.mark, "_config", None)  # set by pytest while it collects
+    if config is not None and not any(line.startswith("lab:") for line in config.getini("markers")):
+        config.addinivalue_line("markers", LAB_MARKER)
+
+
+_register_marker()
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    """A fresh lab per test module, torn down even when a test fails (and at exit)."""
+    require_root("the lab builds network namespaces")
+    for tool in ("ip", "nft", "tc"):
+        require_tool(tool)
+    built = Lab.up()
+    try:
+        yield built
+    finally:
+        built.down()
+
+
+@pytest.fixture
+def pantau(lab: Lab, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A factory: `pantau(**settings)` starts a daemon in the office (fresh ledger per test)."""
+    started: list[Pantau] = []
+
+    def start(**settings: Any) -> Pantau:
+        name = f"pantau-{request.node.name}-{len(started)}".replace("[", "-").replace("]", "")
+        daemon = Pantau(lab, name[:60], **settings)
+        started.append(daemon)
+        daemon.start()
+        daemon.wait_steady()
+        return daemon
+
+    yield start
+    for daemon in started:
+        daemon.stop()
+
+
+def tolerance(daemon: Pantau, target: str | None = None) -> float:
+    """One probe interval plus one timeout (of `target`, else the longest of any target)."""
+    config = daemon.config
+    targets = [t for t in config.targets if target is None or t.name == target]
+    return max(config.interval_of(t) + config.timeout_of(t) for t in targets)
+
+
+def outages_since(daemon: Pantau, since: float) -> list[dict[str, Any]]:
+    """Episodes (outages and slow periods) that ended after `since`, or are open.
+
+    Pass the injection's start: an earlier case's episode ended before the daemon was steady
+    again, so before this injection; this one's may start a little earlier (a probe in flight).
+    """
+    rows = daemon.ledger()["outages"]
+    return [r for r in rows if r["ended_at"] is None or r["ended_at"] > since]
+
+
+def measure(outage: dict[str, Any], injected: Injected, scenario: str) -> dict[str, float]:
+    """Errors of the ledger against the injected fault, in seconds; recorded if asked."""
+    assert outage["ended_at"] is not None, f"outage still open: {outage}"
+    figures = {
+        "start_error": outage["started_at"] - injected.start,
+        "end_error": outage["ended_at"] - injected.end,
+        "lost_error": outage["lost_service_seconds"] - injected.seconds,
+        "injected": injected.seconds,
+        "lost": outage["lost_service_seconds"],
+    }
+    record(scenario, figures | {"domains": [d["domain"] for d in outage["domains"]]})
+    return figures
+
+
+def assert_within(figures: dict[str, float], tol: float) -> None:
+    for key in ("start_error", "end_error", "lost_error"):
+        assert abs(figures[key]) <= tol, f"{key} {figures[key]:+.2f}s beyond ±{tol:g}s: {figures}"
+
+
+def record(scenario: str, data: dict[str, Any]) -> None:
+    path = os.environ.get("PANTAU_LAB_FIGURES")
+    if path:
+        with open(path, "a") as out:
+            out.write(json.dumps({"scenario": scenario, **data}, default=str) + "\n")
