@@ -1,0 +1,70 @@
+"""Start a real Alertmanager (Debian package) on 127.0.0.1 for a test, and stop it by its PID."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import require_tool
+from tests.prometheus_helpers import free_port
+
+BINARY = "prometheus-alertmanager"  # Debian's name for the alertmanager binary
+
+
+@contextmanager
+def alertmanager(workdir: Path, config_text: str) -> Iterator[str]:
+    """Run Alertmanager with `config_text`; yields its base URL once it is ready."""
+    binary = require_tool(BINARY)
+    port = free_port()
+    path = workdir / "alertmanager.yml"
+    path.write_text(config_text)
+    path.chmod(0o600)  # the 0.25 variant inlines a (placeholder) bot token
+    log_path = workdir / "alertmanager.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [binary, f"--config.file={path}", f"--storage.path={workdir / 'am-data'}",
+         f"--web.listen-address=127.0.0.1:{port}",
+         # No cluster: otherwise it gossips on 0.0.0.0:9094.
+         "--cluster.listen-address=", "--log.level=debug"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/-/ready", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"alertmanager did not start: {log_path.read_text()}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def alerts(base: str, **filters: str) -> list[dict[str, Any]]:
+    """The alerts Alertmanager holds (API v2), optionally filtered by label equality."""
+    query = "&".join(
+        "filter=" + urllib.parse.quote(f'{k}="{v}"') for k, v in sorted(filters.items())
+    )
+    with urllib.request.urlopen(f"{base}/api/v2/alerts?{query}", timeout=5) as r:
+        found = json.load(r)
+    assert isinstance(found, list), found
+    return found
