@@ -96,7 +96,7 @@ class LinkDown(Fault):
     def stop(self) -> None:
         self.topo.ip(self.role, "link", "set", self.ifname, "up")
         for role in (self.hop.near, self.hop.far):
-            self.topo.restore_routes(role)
+            self.topo.restore_routes(role, check=False)
 
 
 class Firewall(Fault):
@@ -202,3 +202,29 @@ def _socket_of(sockets: dict[str, Path], server: str) -> tuple[Path, str]:
         raise ValueError(f"server must be one of {', '.join(where)}; got {server!r}")
     role, name = where[server]
     return sockets[role], name
+
+
+def run_timeline(steps: list[tuple[float, Fault, float]]) -> list[Injected]:
+    """Play `(offset, fault, seconds)` steps from now, overlapping as written; returns each
+    step's measured start and end, in the order given. Every fault is stopped, even on error."""
+    t0 = time.monotonic()
+    events = sorted(
+        [(offset, 1, index) for index, (offset, _, _) in enumerate(steps)]
+        + [(offset + seconds, 0, index) for index, (offset, _, seconds) in enumerate(steps)]
+    )  # at equal times a stop (0) runs before a start (1)
+    starts: dict[int, float] = {}
+    ends: dict[int, float] = {}
+    try:
+        for at, is_start, index in events:  # bounded: two events per step
+            time.sleep(max(t0 + at - time.monotonic(), 0))
+            fault = steps[index][1]
+            if is_start:
+                fault.start()
+                starts[index] = time.time()
+            else:
+                fault.stop()
+                ends[index] = time.time()
+    finally:
+        for index in set(starts) - set(ends):
+            steps[index][1].stop()
+    return [Injected(steps[i][1].label, starts[i], ends[i]) for i in range(len(steps))]
