@@ -48,6 +48,7 @@ class Lab:
     def up(cls, prefix: str | None = None, *, keep: bool = False) -> Lab:
         """Build and start a lab; unless `keep`, it is torn down when this process exits."""
         lab = cls(Topology.new(prefix))
+        lab.topo.kept = keep
         if not keep:
             atexit.register(lab.down)
         try:

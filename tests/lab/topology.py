@@ -88,6 +88,7 @@ class Topology:
     workdir: str
     pids: dict[str, int] = field(default_factory=dict)  # label -> PID of a process we started
     built: list[str] = field(default_factory=list)  # namespace names actually created
+    kept: bool = False  # built by `python -m tests.lab up`: lives on after its creator exits
 
     def __post_init__(self) -> None:
         self._procs: dict[str, subprocess.Popen[str]] = {}  # ours, in this process (not saved)
@@ -246,7 +247,8 @@ def _reaped(pid: int) -> bool:
 
 
 def stale_prefixes() -> list[str]:
-    """Lab prefixes whose namespaces exist but whose creating process is gone."""
+    """Lab prefixes whose namespaces exist but whose creating process is gone (and that were
+    not built to be kept by `python -m tests.lab up`)."""
     done = sh("ip", "netns", "list", check=False)
     prefixes = set()
     for line in done.stdout.splitlines():
@@ -254,4 +256,23 @@ def stale_prefixes() -> list[str]:
         head, _, role = name.rpartition("-")
         if head.startswith("plab") and role in NAMESPACES and head[4:].isdigit():
             prefixes.add(head)
-    return sorted(p for p in prefixes if not Path(f"/proc/{p[4:]}").exists())
+    return sorted(p for p in prefixes if not Path(f"/proc/{p[4:]}").exists() and not _kept(p))
+
+
+def _kept(prefix: str) -> bool:
+    state = Path(f"/tmp/pantau-lab-{prefix}") / "lab.json"
+    try:
+        return bool(json.loads(state.read_text()).get("kept"))
+    except (OSError, ValueError):
+        return False
+
+
+def leftover(prefix: str) -> Topology:
+    """A dead run's lab, from its state file when it is still there (to kill its PIDs)."""
+    workdir = Path(f"/tmp/pantau-lab-{prefix}")
+    try:
+        topo = Topology.load(workdir / "lab.json")
+    except (OSError, ValueError, TypeError):
+        topo = Topology(prefix, str(workdir))
+    topo.built = [f"{prefix}-{role}" for role in NAMESPACES]
+    return topo
