@@ -1,0 +1,196 @@
+"""Every panel of the shipped dashboards shows data: each query, with the dashboard variables
+expanded as Grafana does, returns a non-empty result from a real Prometheus that scrapes a real
+Pantau with the shipped rules loaded. A panel whose query returns nothing is a bug.
+
+Pantau runs on its own event loop in a thread for the whole module, so it is scraped without a
+gap while the (synchronous) tests query. Its service hours cover the whole day, so the
+availability panels have open time to measure; a short data-center outage at the start gives
+the lost-time and timeline panels something to count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import queue
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from monitor.sim import SimNetwork
+from tests.conftest import IN_CI, require_tool
+from tests.conftest_tools import REPO
+from tests.daemon_helpers import fast_config, running
+from tests.prometheus_helpers import api, prometheus
+
+pytestmark = pytest.mark.timeout(180)
+
+DASHBOARDS = sorted((REPO / "grafana" / "dashboards").glob("*.json"))
+GENERATOR = REPO / "scripts" / "grafana" / "build_dashboards.py"
+RULES = REPO / "config" / "prometheus" / "rules"
+OFFICE = "grobogan"
+# The 1-minute rule group (7d / 30d windows) first runs at its own slot within a minute, and
+# the "today" subqueries step on whole minutes: both need up to a minute (or two, when the
+# first evaluation comes before the first scrape) before their series appear.
+READY_WITHIN = 150.0
+
+
+def _generator() -> ModuleType:
+    pytest.importorskip("grafana_foundation_sdk", reason="pip install -e '.[test]'")
+    spec = importlib.util.spec_from_file_location("build_dashboards", GENERATOR)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _queries() -> list[tuple[str, str, str]]:
+    """(dashboard file, panel title, PromQL with the variables expanded) for every panel query.
+
+    `$office` is the office scraped here; `$target` is "All" (`.*`), Grafana's default.
+    """
+    generator = _generator()
+    found = []
+    for path in DASHBOARDS:
+        board = json.loads(path.read_text())
+        for title, expr in generator.panel_queries(board):
+            found.append((path.name, title, generator.expand(expr, office=OFFICE)))
+    return found
+
+
+QUERIES = _queries()
+
+
+def _has_icmp() -> bool:
+    from monitor.probes.context import icmp_mode
+
+    return icmp_mode() is not None
+
+
+@contextmanager
+def pantau_in_background() -> Iterator[int]:
+    """The simulated network and a running Pantau on an event loop in a thread; yields its port.
+
+    The office router is an ICMP target when this host allows unprivileged ping (the ICMP
+    panels need one); outages are made at the data center, which a TCP/HTTP sim can fail.
+    """
+    handed_over: queue.Queue[Any] = queue.Queue()
+
+    async def main() -> None:
+        async with SimNetwork(icmp=False) as net:
+            data = fast_config(net)
+            data["office"] = {"name": "Dispendukcapil Grobogan", "id": OFFICE}
+            if _has_icmp():
+                data["targets"].insert(0, {
+                    "name": "office-router", "role": "local", "kind": "icmp", "host": "127.0.0.1",
+                    "count": 2, "spacing": "50ms", "interval": "1s", "timeout": "500ms",
+                })  # fmt: skip
+            async with running(data) as daemon:
+                stop = asyncio.Event()
+                handed_over.put((asyncio.get_running_loop(), stop, daemon.port))
+                # An outage of a few seconds, so outage and lost-time series are not all zero.
+                await net.set_mode("datacenter", "down")
+                await asyncio.sleep(3)
+                await net.set_mode("datacenter", "ok")
+                await stop.wait()
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as error:  # hand it to the test thread, which raises it
+            handed_over.put(error)
+
+    thread = threading.Thread(target=run, name="pantau", daemon=True)
+    thread.start()
+    item = handed_over.get(timeout=30)
+    if isinstance(item, BaseException):
+        raise item
+    loop, stop, port = item
+    try:
+        yield port
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+        assert not thread.is_alive(), "pantau did not stop"
+        if not handed_over.empty():
+            raise handed_over.get()
+
+
+def _result(base: str, query: str) -> list[Any]:
+    return list(api(base, "/api/v1/query", query=query)["result"])
+
+
+@pytest.fixture(scope="module")
+def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Prometheus with the shipped rules, scraping Pantau, once every panel query has data
+    (or READY_WITHIN has passed: then the tests name the empty panels)."""
+    require_tool("prometheus")
+    workdir = tmp_path_factory.mktemp("prometheus")
+    with pantau_in_background() as port:
+        config = {
+            "global": {"scrape_interval": "1s", "scrape_timeout": "900ms",
+                       "evaluation_interval": "1s"},
+            "rule_files": [str(RULES / "*.yml")],
+            "scrape_configs": [{
+                "job_name": "pantau",
+                "static_configs": [{"targets": [f"127.0.0.1:{port}"],
+                                    "labels": {"office": OFFICE}}],
+            }],
+        }  # fmt: skip
+        with prometheus(workdir, config) as base:
+            deadline = time.monotonic() + READY_WITHIN
+            pending = [q for _, _, q in QUERIES]
+            while pending and time.monotonic() < deadline:
+                time.sleep(2)
+                pending = [q for q in pending if not _result(base, q)]
+            yield base
+
+
+def _needs_icmp(query: str) -> None:
+    if "pantau_icmp_" in query and not _has_icmp():
+        message = "no unprivileged ICMP here (net.ipv4.ping_group_range): no ICMP target"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.mark.parametrize(
+    ("dashboard", "title", "query"),
+    QUERIES,
+    ids=[f"{d.removesuffix('.json')}:{t}:{n}" for n, (d, t, _) in enumerate(QUERIES)],
+)
+def test_panel_query_returns_data(prom: str, dashboard: str, title: str, query: str) -> None:
+    _needs_icmp(query)
+    assert _result(prom, query), f"{dashboard}: panel {title!r} shows no data: {query}"
+
+
+def _variable_queries() -> list[tuple[str, str, str]]:
+    """(dashboard, variable, query) for every query variable, e.g. label_values(m, office)."""
+    return [
+        (path.name, v["name"], v["query"]["query"])
+        for path in DASHBOARDS
+        for v in json.loads(path.read_text())["templating"]["list"]
+        if v["type"] == "query"
+    ]
+
+
+@pytest.mark.parametrize(("dashboard", "variable", "query"), _variable_queries())
+def test_variable_lists_values(prom: str, dashboard: str, variable: str, query: str) -> None:
+    """A variable's label_values() runs as Grafana runs it: the label-values API with match[]."""
+    match = re.fullmatch(r"label_values\((.+), *(\w+)\)", query)
+    assert match, f"{dashboard}: variable {variable}: not label_values(selector, label): {query}"
+    selector = _generator().expand(match[1], office=OFFICE)
+    values = api(prom, f"/api/v1/label/{match[2]}/values", **{"match[]": selector})
+    assert values, f"{dashboard}: variable {variable} lists nothing: {query}"
+
+
+def test_there_are_panels_to_check() -> None:
+    assert DASHBOARDS, "no dashboards under grafana/dashboards/"
+    assert len(QUERIES) >= 12
