@@ -15,7 +15,7 @@ import aiohttp
 
 from monitor.clock import Clock
 from monitor.config import Target
-from monitor.probes import PROBES
+from monitor.probes import PROBES, phase
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import Observation, ProbeFailure, ProbeResult, Reason
 
@@ -47,6 +47,14 @@ def classify(exc: BaseException) -> tuple[Reason, str]:
     return "error", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+def _timed_out(timeout: float, during: str | None) -> tuple[Reason, str]:
+    if during == "dns":
+        # The name never resolved: a silent resolver, not a silent data center.
+        return "dns", f"the name server did not answer within {timeout:g}s"
+    where = f" (waiting for {during})" if during else ""
+    return "timeout", f"no answer within {timeout:g}s{where}"
+
+
 async def run_probe(target: Target, timeout: float, ctx: ProbeContext, clock: Clock) -> ProbeResult:
     """Run one probe under its deadline; always returns a result, never raises (bar cancel)."""
     probe = PROBES[target.kind]
@@ -55,6 +63,7 @@ async def run_probe(target: Target, timeout: float, ctx: ProbeContext, clock: Cl
     reason: Reason | None = None
     message = ""
     observation = Observation()
+    phase.enter(None)
     try:
         async with asyncio.timeout(timeout):
             observation = await probe(target, timeout, ctx)
@@ -62,7 +71,7 @@ async def run_probe(target: Target, timeout: float, ctx: ProbeContext, clock: Cl
         reason, message = failure.reason, failure.message
         observation = failure.observation or observation
     except TimeoutError:
-        reason, message = "timeout", f"no answer within {timeout:g}s"
+        reason, message = _timed_out(timeout, phase.current())
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a failed probe is data; the reason set stays bounded

@@ -135,11 +135,6 @@ def test_a_silent_resolver_is_blamed_on_dns(lab: Lab, pantau: Start) -> None:  #
     assert_within(measure(outage, injected, "dns-silent"), tolerance(daemon, "dc-siak"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="monitor bug: an HTTP probe that times out while resolving the name reports "
-    "`timeout`, not `dns` (monitor/runner.py), so a silent resolver is blamed on the data center",
-)
 def test_a_silent_resolver_is_blamed_on_dns_with_a_short_timeout(
     lab: Lab,  # noqa: F811
     pantau: Start,  # noqa: F811

@@ -7,12 +7,16 @@ import errno
 import socket
 import ssl
 
+import aiohttp
+import aiohttp.abc
 import pytest
 
 from monitor.probes import PROBES
+from monitor.probes.http_trace import PhaseTrace
 from monitor.probes.result import Observation, ProbeFailure
 from monitor.runner import classify
-from tests.helpers.probing import probe_context, probe_once, tcp_target
+from monitor.sim import DataCenterApp
+from tests.helpers.probing import http_target, probe_context, probe_once, tcp_target
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -128,3 +132,38 @@ def test_classify(exc, reason):
 
     assert got == reason
     assert message
+
+
+class SilentResolver(aiohttp.abc.AbstractResolver):
+    """A resolver that never answers: the one thing loopback cannot stage for a real name."""
+
+    async def resolve(self, host, port=0, family=socket.AF_INET):  # type: ignore[no-untyped-def]
+        await asyncio.Event().wait()
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_timeout_while_resolving_the_name_is_a_dns_failure():
+    async with probe_context() as ctx:
+        connector = aiohttp.TCPConnector(
+            force_close=True, use_dns_cache=False, resolver=SilentResolver()
+        )
+        ctx._session = aiohttp.ClientSession(
+            connector=connector, trace_configs=[PhaseTrace.config()]
+        )
+        result = await probe_once(ctx, http_target("http://siak.example.internal/"), deadline=0.2)
+    assert result.reason == "dns"
+    assert result.message == "the name server did not answer within 0.2s"
+
+
+async def test_a_timeout_after_the_request_was_sent_says_what_it_waited_for():
+    app = DataCenterApp("127.0.0.1", tls=None, mode="hang")
+    await app.start()
+    try:
+        async with probe_context() as ctx:
+            result = await probe_once(ctx, http_target(app.url), deadline=0.2)
+    finally:
+        await app.stop()
+    assert result.reason == "timeout"
+    assert result.message == "no answer within 0.2s (waiting for response)"

@@ -8,6 +8,8 @@ from typing import Any
 
 import aiohttp
 
+from monitor.probes import phase
+
 
 class PhaseTrace:
     """Marks taken during one request; passed as `trace_request_ctx`."""
@@ -24,19 +26,20 @@ class PhaseTrace:
     def config() -> aiohttp.TraceConfig:
         trace = aiohttp.TraceConfig(trace_config_ctx_factory=_ctx_factory)  # type: ignore[arg-type]
 
-        def mark(attr: str) -> Any:
+        def mark(attr: str, now_in: str) -> Any:
             async def hook(_s: Any, ctx: SimpleNamespace, _p: Any) -> None:
                 marks = ctx.trace_request_ctx
                 if isinstance(marks, PhaseTrace):
                     setattr(marks, attr, time.monotonic())
+                    phase.enter(now_in)
 
             return hook
 
-        trace.on_dns_resolvehost_start.append(mark("dns_start"))
-        trace.on_dns_resolvehost_end.append(mark("dns_end"))
-        trace.on_connection_create_start.append(mark("connect_start"))
-        trace.on_connection_create_end.append(mark("connect_end"))
-        trace.on_request_headers_sent.append(mark("headers_sent"))
+        trace.on_connection_create_start.append(mark("connect_start", "connect"))
+        trace.on_dns_resolvehost_start.append(mark("dns_start", "dns"))
+        trace.on_dns_resolvehost_end.append(mark("dns_end", "connect"))
+        trace.on_connection_create_end.append(mark("connect_end", "request"))
+        trace.on_request_headers_sent.append(mark("headers_sent", "response"))
         return trace
 
 

@@ -19,21 +19,6 @@ from tests.lab.faults import Injected
 from tests.lab.lab import Lab
 from tests.lab.pantau import Pantau
 
-LAB_MARKER = "lab: network-namespace lab tests (root, iproute2, nftables; minutes, not seconds)"
-
-
-def _register_marker() -> None:
-    """Register `lab` before a test module uses `pytest.mark.lab` (unknown marks are errors
-    under filterwarnings=error). Stopgap until pyproject.toml's [tool.pytest.ini_options] has
-    `markers = ["lab: ..."]`; then this finds it registered and does nothing."""
-    config = getattr(pytest.mark, "_config", None)  # set by pytest while it collects
-    if config is not None and not any(line.startswith("lab:") for line in config.getini("markers")):
-        config.addinivalue_line("markers", LAB_MARKER)
-
-
-_register_marker()
-
-
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
     """A fresh lab per test module, torn down even when a test fails (and at exit)."""
