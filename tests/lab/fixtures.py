@@ -19,6 +19,7 @@ from tests.lab.faults import Injected
 from tests.lab.lab import Lab
 from tests.lab.pantau import Pantau
 
+
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
     """A fresh lab per test module, torn down even when a test fails (and at exit)."""
