@@ -163,25 +163,57 @@ class Metrics:
             self.lost_service.labels(domain=domain)
             self.slow_service.labels(domain=domain)
         self.in_service_hours.set(0)
+        self._series: dict[str, _TargetSeries] = {}
 
     def set_office(self, office_id: str, name: str, timezone: str) -> None:
         self.office_info.labels(office=office_id, name=name, timezone=timezone).set(1)
 
     def observe_probe(self, result: ProbeResult) -> None:
         """Export one probe result (called once per probe: keep it cheap)."""
-        target, role, kind = result.target, result.role, result.kind
-        self.probe_success.labels(target, role, kind).set(1 if result.ok else 0)
-        self.probes.labels(target, role, kind, result.result_label).inc()
-        self.probe_last_timestamp.labels(target).set(result.started_at + result.duration)
+        series = self._series.get(result.target)
+        if series is None or series.key != (result.role, result.kind):
+            series = self._series[result.target] = _TargetSeries(self, result)
+        ok = result.reason is None
+        series.success.set(1 if ok else 0)
+        label = result.reason or "success"
+        counter = series.results.get(label)
+        if counter is None:
+            counter = series.results[label] = self.probes.labels(
+                result.target, result.role, result.kind, label
+            )
+        counter.inc()
+        series.last_timestamp.set(result.started_at + result.duration)
         obs = result.observation
-        if result.ok:  # a timeout is not a latency; it would drown the p95 of a healthy link
-            self.probe_duration.labels(target, role, kind).observe(result.latency)
-        if kind == "http":
-            for phase in HTTP_PHASES:
-                self.probe_phase.labels(target, phase).set(obs.phases.get(phase, 0.0))
+        if ok:  # a timeout is not a latency; it would drown the p95 of a healthy link
+            series.duration.observe(result.latency)
+        if series.phases:
+            phases = obs.phases
+            for phase, gauge in series.phases:
+                gauge.set(phases.get(phase, 0.0))
         if obs.cert_expiry is not None:
-            self.tls_expiry.labels(target).set(obs.cert_expiry)
-        if kind == "icmp":
-            self.icmp_loss.labels(target).set(1.0 if obs.loss_ratio is None else obs.loss_ratio)
+            self.tls_expiry.labels(result.target).set(obs.cert_expiry)
+        if series.icmp_loss is not None:
+            series.icmp_loss.set(1.0 if obs.loss_ratio is None else obs.loss_ratio)
             for stat, seconds in obs.rtt.items():
-                self.icmp_rtt.labels(target, stat).set(seconds)
+                self.icmp_rtt.labels(result.target, stat).set(seconds)
+
+
+class _TargetSeries:
+    """The label children of one target, looked up once: `.labels()` costs a lock and a hash
+    of the label tuple, several times per probe, thousands of probes a second."""
+
+    __slots__ = ("duration", "icmp_loss", "key", "last_timestamp", "phases", "results", "success")
+
+    def __init__(self, metrics: Metrics, result: ProbeResult) -> None:
+        target, role, kind = result.target, result.role, result.kind
+        self.key = (role, kind)
+        self.success = metrics.probe_success.labels(target, role, kind)
+        self.duration = metrics.probe_duration.labels(target, role, kind)
+        self.last_timestamp = metrics.probe_last_timestamp.labels(target)
+        self.results: dict[str, Counter] = {}
+        self.phases = (
+            [(phase, metrics.probe_phase.labels(target, phase)) for phase in HTTP_PHASES]
+            if kind == "http"
+            else []
+        )
+        self.icmp_loss = metrics.icmp_loss.labels(target) if kind == "icmp" else None
