@@ -10,11 +10,12 @@ import pytest
 IN_CI = os.environ.get("CI") == "true"
 
 
-def require_tool(name: str) -> str:
+def require_tool(name: str, hint: str | None = None) -> str:
     """The path of a program the test needs; skip without it, but fail in CI (it must be there)."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name} is not installed (apt-get install it; .ci/run does)"
+        how = hint or "apt-get install it; scripts/install-test-deps.sh does"
+        message = f"{name} is not installed ({how})"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
