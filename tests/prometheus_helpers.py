@@ -25,19 +25,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def prometheus(workdir: Path, config: dict[str, Any], *extra: str) -> Iterator[str]:
-    """Run prometheus with `config`; yields its base URL once it is ready."""
-    binary = require_tool("prometheus")
-    port = free_port()
-    path = workdir / "prometheus.yml"
-    path.write_text(yaml.safe_dump(config))
-    log = (workdir / "prometheus.log").open("wb")
-    process = subprocess.Popen(
-        [binary, f"--config.file={path}", f"--storage.tsdb.path={workdir / 'tsdb'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn", *extra],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+def ready_server(name: str, argv: list[str], base: str, log_path: Path) -> Iterator[str]:
+    """Run one of the Prometheus-family servers we started; yield `base` once /-/ready is 200.
+
+    Stopped by its own PID (terminate, then kill), whatever the test did.
+    """
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -48,9 +42,7 @@ def prometheus(workdir: Path, config: dict[str, Any], *extra: str) -> Iterator[s
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(
-                    f"prometheus did not start: {(workdir / 'prometheus.log').read_text()}"
-                )
+                raise AssertionError(f"{name} did not start: {log_path.read_text()}")
             time.sleep(0.1)
         yield base
     finally:
@@ -60,7 +52,21 @@ def prometheus(workdir: Path, config: dict[str, Any], *extra: str) -> Iterator[s
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        log.close()
+
+
+@contextmanager
+def prometheus(workdir: Path, config: dict[str, Any], *extra: str) -> Iterator[str]:
+    """Run prometheus with `config`; yields its base URL once it is ready."""
+    binary = require_tool("prometheus")
+    port = free_port()
+    path = workdir / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config))
+    argv = [binary, f"--config.file={path}", f"--storage.tsdb.path={workdir / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn", *extra]  # fmt: skip
+    with ready_server(
+        "prometheus", argv, f"http://127.0.0.1:{port}", workdir / "prometheus.log"
+    ) as base:
+        yield base
 
 
 def api(base: str, path: str, **params: str) -> Any:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -13,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import require_tool
-from tests.prometheus_helpers import free_port
+from tests.prometheus_helpers import free_port, ready_server
 
 BINARY = "prometheus-alertmanager"  # Debian's name for the alertmanager binary
 
@@ -26,37 +24,13 @@ def alertmanager(workdir: Path, config_text: str) -> Iterator[str]:
     path = workdir / "alertmanager.yml"
     path.write_text(config_text)
     path.chmod(0o600)  # the 0.25 variant inlines a (placeholder) bot token
-    log_path = workdir / "alertmanager.log"
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [binary, f"--config.file={path}", f"--storage.path={workdir / 'am-data'}",
-         f"--web.listen-address=127.0.0.1:{port}",
-         # No cluster: otherwise it gossips on 0.0.0.0:9094.
-         "--cluster.listen-address=", "--log.level=debug"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    argv = [binary, f"--config.file={path}", f"--storage.path={workdir / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            # No cluster: otherwise it gossips on 0.0.0.0:9094.
+            "--cluster.listen-address=", "--log.level=debug"]  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/-/ready", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"alertmanager did not start: {log_path.read_text()}")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    with ready_server("alertmanager", argv, base, workdir / "alertmanager.log") as ready:
+        yield ready
 
 
 def alerts(base: str, **filters: str) -> list[dict[str, Any]]:
