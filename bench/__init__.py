@@ -1,0 +1,1 @@
+"""Pantau's benchmark, side by side with blackbox_exporter (`python -m bench --help`)."""

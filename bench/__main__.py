@@ -1,0 +1,255 @@
+"""`python -m bench`: Pantau against blackbox_exporter on this machine; a table and a JSON file.
+
+Needs root (a network namespace for the targets), taskset, and for the comparison and the
+timing truth `prometheus-blackbox-exporter` and `tshark` (Debian). Every load is bounded in
+count and time; everything started is stopped by PID and the namespace is removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.cpu import blackbox_load, max_rate, pantau_load
+from bench.lab import NS_ADDR, REPO, Namespace, Proc, python, wait_port
+from bench.probers import blackbox_binary
+from bench.report import render
+from bench.soak import idle_rss, lag, soak
+from bench.timing import blackbox_truth, pantau_truth
+from bench.wire import tools
+
+SECTIONS = ("cpu", "max", "timing", "lag", "memory")
+MAX_STEPS = {
+    "http": [500, 1000, 1500, 2000, 2500, 3000],
+    "tcp": [1000, 2000, 3000, 4000, 5000, 6000],
+    "icmp": [1000, 2000, 3000, 4000, 5000, 6000],
+}
+
+
+def _floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"comma-separated, from {', '.join(SECTIONS)}",
+    )
+    parser.add_argument("--kinds", default="http,tcp,icmp")
+    parser.add_argument("--rates", type=_floats, default=[50, 200, 500], help="probes/s")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=None,
+        help="probe interval of the CPU rows (default 5 s; 1 s above 500/s)",
+    )
+    parser.add_argument("--window", type=float, default=15.0, help="seconds measured per row")
+    parser.add_argument("--max-window", type=float, default=6.0, help="seconds per max-rate step")
+    parser.add_argument("--lag-targets", type=_floats, default=[1000, 5000])
+    parser.add_argument(
+        "--soak",
+        type=float,
+        default=60.0,
+        help="soak seconds (the issue's full soak: --soak 1800, run by hand)",
+    )
+    parser.add_argument("--soak-targets", type=int, default=1000)
+    parser.add_argument("--light-rate", type=float, default=50.0)
+    parser.add_argument("--deadline", type=float, default=3600.0, help="stop starting new rows")
+    parser.add_argument("--no-blackbox", action="store_true", help="measure Pantau alone")
+    parser.add_argument("--out", type=Path, default=None, help="JSON (default bench/results/)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if os.geteuid() != 0:
+        print("bench: needs root (it creates a network namespace for the targets)")
+        return 2
+    sections = set(args.sections.split(","))
+    kinds = args.kinds.split(",")
+    blackbox = not args.no_blackbox and blackbox_binary() is not None
+    if not args.no_blackbox and not blackbox:
+        print(
+            "bench: blackbox_exporter missing (apt-get install prometheus-blackbox-exporter); "
+            "measuring Pantau alone"
+        )
+    deadline = time.monotonic() + args.deadline
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    }
+    with Namespace() as ns, tempfile.TemporaryDirectory(prefix="pantau-bench-") as tmp:
+        work = Path(tmp)
+        servers = [
+            Proc(
+                [
+                    python(),
+                    "-m",
+                    "bench.server",
+                    "--http",
+                    "18000-18199",
+                    "--tcp",
+                    "19000-19199",
+                    "--lifetime",
+                    str(args.deadline + 600),
+                ],
+                core=1,
+                prefix=ns.prefix(),
+                env={"PYTHONPATH": str(REPO)},
+            ),
+            Proc(
+                [
+                    python(),
+                    "-m",
+                    "bench.server",
+                    "--http",
+                    "20000-20199",
+                    "--delay",
+                    "0.005",
+                    "--lifetime",
+                    str(args.deadline + 600),
+                ],
+                core=1,
+                prefix=ns.prefix(),
+                env={"PYTHONPATH": str(REPO)},
+            ),
+        ]
+        try:
+            wait_port(NS_ADDR, 18000, servers[0])
+            wait_port(NS_ADDR, 20000, servers[1])
+            run_sections(args, sections, kinds, blackbox, work, ns, deadline, results)
+        finally:
+            out = args.out or REPO / "bench" / "results" / f"bench-{results['date'][:19]}.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(results, indent=2) + "\n")  # what was measured, even if cut
+            for server in servers:
+                server.stop()
+    print(render(results))
+    print(f"\nwritten: {out}")
+    return 0
+
+
+def run_sections(
+    args: argparse.Namespace,
+    sections: set[str],
+    kinds: list[str],
+    blackbox: bool,
+    work: Path,
+    ns: Namespace,
+    deadline: float,
+    results: dict[str, Any],
+) -> None:
+    def late() -> bool:
+        return time.monotonic() > deadline
+
+    if "cpu" in sections:
+        rows = results["cpu"] = []
+        for kind in kinds:
+            for rate in args.rates:
+                if late():
+                    break
+                row = {
+                    "kind": kind,
+                    "rate": rate,
+                    "pantau": asdict(
+                        pantau_load(work, kind, rate, 2.0, args.window, args.interval)
+                    ),
+                }
+                if blackbox:
+                    row["blackbox"] = asdict(
+                        blackbox_load(work, kind, rate, 2.0, args.window, args.interval)
+                    )
+                    row["ratio"] = row["pantau"]["cpu_per_1000"] / row["blackbox"]["cpu_per_1000"]
+                rows.append(row)
+                print(progress(row), flush=True)
+    maxima: dict[str, dict[str, float]] = {"pantau": {}, "blackbox": {}}
+    if "max" in sections:
+        rows = results["max"] = []
+        for kind in kinds:
+            for prober in ("pantau", "blackbox") if blackbox else ("pantau",):
+                if late():
+                    break
+                best, steps = max_rate(
+                    work, prober, kind, MAX_STEPS[kind], args.max_window, deadline
+                )
+                maxima[prober][kind] = best
+                rows.append(
+                    {
+                        "prober": prober,
+                        "kind": kind,
+                        "max_rate": best,
+                        "steps": [asdict(s) for s in steps],
+                    }
+                )
+                print(f"max {prober} {kind}: {best:.0f}/s", flush=True)
+    if "timing" in sections and tools() is not None:
+        rows = results["timing"] = []
+        for kind in ("tcp", "http"):
+            for prober in ("pantau", "blackbox") if blackbox else ("pantau",):
+                heavy = 0.7 * maxima[prober].get(kind, MAX_STEPS[kind][1])
+                for load, rate in (("light", args.light_rate), ("70%", heavy)):
+                    if late():
+                        break
+                    measure = pantau_truth if prober == "pantau" else blackbox_truth
+                    truth = measure(work, ns, kind, load, rate, min(args.window, 10.0))
+                    rows.append(asdict(truth))
+                    print(
+                        f"timing {prober} {kind} {load} {rate:.0f}/s: p50 "
+                        f"{truth.p50_ms:.3f} ms p99 {truth.p99_ms:.3f} ms",
+                        flush=True,
+                    )
+    elif "timing" in sections:
+        print("bench: tshark/dumpcap missing (apt-get install tshark); no timing truth")
+    if "lag" in sections:
+        rows = results["lag"] = []
+        for count in args.lag_targets:
+            if late():
+                break
+            result = lag(work, int(count))
+            rows.append(asdict(result))
+            print(f"lag {count:.0f} targets: p99 {result.p99_ms:.1f} ms", flush=True)
+    if "memory" in sections and not late():
+        idle = idle_rss(work)
+        soaked = soak(work, args.soak_targets, args.soak)
+        results["memory"] = {
+            "idle_mb": idle,
+            "soak": {**asdict(soaked), "growth_pct": soaked.growth_pct},
+        }
+        print(f"memory idle {idle:.1f} MB, soak {soaked.growth_pct:+.1f}%", flush=True)
+
+
+def progress(row: dict[str, Any]) -> str:
+    text = f"cpu {row['kind']} {row['rate']:.0f}/s: pantau {row['pantau']['cpu_per_1000']:.3f}"
+    if "blackbox" in row:
+        text += f" blackbox {row['blackbox']['cpu_per_1000']:.3f} ratio {row['ratio']:.2f}"
+    return text
+
+
+def machine() -> str:
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    distro = ""
+    if Path("/etc/debian_version").exists():
+        distro = f"Debian {Path('/etc/debian_version').read_text().strip()}"
+    return (
+        f"{os.cpu_count()} vCPU {model}, {distro}, Linux {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""The bench's results as a plain-text table (the JSON file holds every figure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _f(value: float | None, fmt: str = ".3f") -> str:
+    return "-" if value is None or value != value else format(value, fmt)
+
+
+def render(results: dict[str, Any]) -> str:
+    lines = [f"Pantau vs blackbox_exporter — {results['date']} — {results['machine']}", ""]
+    if results.get("cpu"):
+        lines += [
+            "CPU seconds per 1,000 probes (prober pinned to one core)",
+            f"{'kind':5} {'rate/s':>7} {'pantau':>8} {'blackbox':>9} {'ratio':>6}"
+            f" {'pantau done/s':>14} {'skipped':>8}",
+        ]
+        for row in results["cpu"]:
+            bb = row.get("blackbox", {})
+            lines.append(
+                f"{row['kind']:5} {row['rate']:7.0f} {_f(row['pantau']['cpu_per_1000']):>8}"
+                f" {_f(bb.get('cpu_per_1000')):>9} {_f(row.get('ratio'), '.2f'):>6}"
+                f" {row['pantau']['achieved']:14.0f} {row['pantau']['skipped']:8.0f}"
+            )
+        lines.append("")
+    if results.get("max"):
+        lines += ["Max sustained probes/s on one core", f"{'prober':9} {'kind':5} {'max/s':>7}"]
+        for row in results["max"]:
+            lines.append(f"{row['prober']:9} {row['kind']:5} {row['max_rate']:7.0f}")
+        lines.append("")
+    if results.get("timing"):
+        lines += [
+            "Timing truth: |reported - wire|, ms (TCP connect: SYN->SYN/ACK; HTTP TTFB: "
+            "request->first response byte)",
+            f"{'prober':9} {'kind':5} {'load':6} {'rate/s':>7} {'n':>6} {'p50':>7}"
+            f" {'p99':>7} {'bias':>7}",
+        ]
+        for row in results["timing"]:
+            lines.append(
+                f"{row['prober']:9} {row['kind']:5} {row['load']:6} {row['rate']:7.0f}"
+                f" {row['matched']:6d} {_f(row['p50_ms']):>7} {_f(row['p99_ms']):>7}"
+                f" {_f(row['bias_ms']):>7}"
+            )
+        lines.append("")
+    if results.get("lag"):
+        lines += [
+            "Scheduling lag (Pantau, HTTP targets every 10 s): planned -> actual start",
+            f"{'targets':>7} {'probes':>7} {'skipped':>8} {'p50 ms':>7} {'p99 ms':>7}"
+            f" {'max ms':>7} {'RSS MB':>7} {'core':>5}",
+        ]
+        for row in results["lag"]:
+            lines.append(
+                f"{row['targets']:7d} {row['probes']:7d} {row['skipped']:8.0f}"
+                f" {_f(row['p50_ms'], '.2f'):>7} {_f(row['p99_ms'], '.2f'):>7}"
+                f" {_f(row['max_ms'], '.1f'):>7} {row['rss_mb']:7.1f} {row['cpu_share']:5.2f}"
+            )
+        lines.append("")
+    if results.get("memory"):
+        memory = results["memory"]
+        soak = memory["soak"]
+        lines += [
+            f"Memory: idle {memory['idle_mb']:.1f} MB RSS; {soak['targets']} HTTP targets: "
+            f"{soak['rss_start_mb']:.1f} MB -> {soak['rss_end_mb']:.1f} MB over "
+            f"{soak['seconds']:.0f} s ({soak['growth_pct']:+.1f}%)"
+        ]
+    return "\n".join(lines)

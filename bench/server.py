@@ -1,0 +1,113 @@
+"""Probe targets for the benchmark: HTTP and TCP listeners, run inside the bench namespace.
+
+Bare asyncio protocols (on uvloop when installed) so the targets outpace any prober on the
+other core. HTTP answers after `--delay` and closes first, so TIME_WAIT stays on this side.
+Stops by itself after `--lifetime` seconds, or on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import socket
+
+BODY = b"ok\n"
+RESPONSE = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+    b"Connection: close\r\n\r\n%s" % (len(BODY), BODY)
+)
+
+
+class Http(asyncio.Protocol):
+    """Reads one request head, answers after the delay, closes."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if b"\r\n\r\n" in self.buffer and self.transport is not None:
+            self.buffer = b""
+            if self.delay > 0:
+                asyncio.get_running_loop().call_later(self.delay, self._answer)
+            else:
+                self._answer()
+
+    def _answer(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(RESPONSE)
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+
+class Tcp(asyncio.Protocol):
+    """Accepts and closes: the handshake is all a TCP probe wants."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
+async def serve(
+    host: str, http_ports: list[int], tcp_ports: list[int], delay: float, lifetime: float
+) -> None:
+    loop = asyncio.get_running_loop()
+    servers = []
+    for port in http_ports:
+        servers.append(
+            await loop.create_server(
+                lambda: Http(delay), host, port, backlog=4096, reuse_address=True
+            )
+        )
+    for port in tcp_ports:
+        servers.append(await loop.create_server(Tcp, host, port, backlog=4096, reuse_address=True))
+    for server in servers:
+        for sock in server.sockets:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    print("ready", flush=True)
+    try:
+        await asyncio.wait_for(stop.wait(), lifetime)
+    except TimeoutError:
+        pass
+    for server in servers:
+        server.close()
+
+
+def ports(text: str) -> list[int]:
+    """`8000-8003,9000` -> [8000, 8001, 8002, 8003, 9000]."""
+    out: list[int] = []
+    for part in filter(None, text.split(",")):
+        first, _, last = part.partition("-")
+        out.extend(range(int(first), int(last or first) + 1))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--http", type=ports, default=[])
+    parser.add_argument("--tcp", type=ports, default=[])
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before HTTP answers")
+    parser.add_argument("--lifetime", type=float, default=3600.0)
+    args = parser.parse_args()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(serve(args.host, args.http, args.tcp, args.delay, args.lifetime))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""What happened on the wire: handshakes and first bytes captured on the host end of the veth.
+
+dumpcap writes the capture (kernel timestamps, both directions at one point); tshark reads it
+back as one line per TCP segment. Per connection (client port, server port) we keep the SYN,
+the SYN/ACK, the first request byte and the first response byte.
+"""
+
+from __future__ import annotations
+
+import bisect
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.lab import Proc, wait_file
+
+
+@dataclass
+class Connection:
+    syn: float
+    synack: float | None = None
+    request: float | None = None
+    response: float | None = None
+
+    @property
+    def connect(self) -> float | None:
+        return None if self.synack is None else self.synack - self.syn
+
+    @property
+    def ttfb(self) -> float | None:
+        if self.request is None or self.response is None:
+            return None
+        return self.response - self.request
+
+
+@dataclass
+class Wire:
+    """Connections per server port, each list sorted by SYN time."""
+
+    by_port: dict[int, list[Connection]] = field(default_factory=dict)
+
+    def match(self, port: int, started: float, slack: float = 0.005) -> Connection | None:
+        """The first unclaimed connection to `port` whose SYN left after `started`."""
+        conns = self.by_port.get(port, [])
+        keys = [c.syn for c in conns]
+        i = bisect.bisect_left(keys, started - slack)
+        while i < len(conns):
+            conn = conns[i]
+            if conn.synack is not None and conn.syn - started < 1.0:
+                conns.pop(i)  # one probe, one connection
+                return conn
+            if conn.syn - started >= 1.0:
+                return None
+            i += 1
+        return None
+
+
+def tools() -> tuple[str, str] | None:
+    dumpcap, tshark = shutil.which("dumpcap"), shutil.which("tshark")
+    return (dumpcap, tshark) if dumpcap and tshark else None
+
+
+class Capture:
+    """dumpcap on an interface, into a file; stopped by PID."""
+
+    def __init__(self, interface: str, path: Path) -> None:
+        found = tools()
+        if found is None:
+            raise RuntimeError("tshark missing: apt-get install tshark")
+        self.path = path
+        path.unlink(missing_ok=True)
+        cmd = [
+            found[0],
+            "-q",
+            "-i",
+            interface,
+            "-s",
+            "128",
+            "-B",
+            "64",
+            "-f",
+            "tcp",
+            "-w",
+            str(path),
+        ]
+        self.proc = Proc(cmd, core=1)
+        wait_file(path, self.proc)
+
+    def stop(self) -> Wire:
+        self.proc.stop()
+        return read(self.path)
+
+
+def read(path: Path) -> Wire:
+    found = tools()
+    assert found is not None
+    fields = [
+        "frame.time_epoch",
+        "tcp.srcport",
+        "tcp.dstport",
+        "tcp.flags.syn",
+        "tcp.flags.ack",
+        "tcp.len",
+    ]
+    cmd = [found[1], "-r", str(path), "-T", "fields", "-E", "separator=,"]
+    for name in fields:
+        cmd += ["-e", name]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    conns: dict[tuple[int, int], Connection] = {}
+    wire = Wire()
+    for line in out.splitlines():
+        parts = line.split(",")
+        if len(parts) != 6 or not parts[0]:
+            continue
+        at, src, dst = float(parts[0]), int(parts[1]), int(parts[2])
+        syn, ack = parts[3] in ("1", "True"), parts[4] in ("1", "True")
+        length = int(parts[5] or 0)
+        client = src > 30000  # ephemeral client ports; servers listen below
+        key = (src, dst) if client else (dst, src)
+        if client and syn and not ack:
+            conn = conns[key] = Connection(at)  # a new connection reuses a port: replace
+            wire.by_port.setdefault(dst, []).append(conn)
+            continue
+        conn_or_none = conns.get(key)
+        if conn_or_none is None:
+            continue
+        if not client and syn and ack and conn_or_none.synack is None:
+            conn_or_none.synack = at
+        elif client and length and conn_or_none.request is None:
+            conn_or_none.request = at
+        elif not client and length and conn_or_none.response is None:
+            conn_or_none.response = at
+    for conns_list in wire.by_port.values():
+        conns_list.sort(key=lambda c: c.syn)
+    return wire
