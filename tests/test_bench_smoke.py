@@ -1,0 +1,32 @@
+"""The benchmark still runs: one tiny CPU row against blackbox_exporter (figures are printed,
+never asserted; the real run is `python -m bench`, see docs/performance.md)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import require_root, require_tool
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_runs_a_tiny_cpu_row(tmp_path: Path) -> None:
+    require_root("the bench puts its targets in a network namespace")
+    require_tool("prometheus-blackbox-exporter")
+    require_tool("taskset")
+    out = tmp_path / "bench.json"
+    args = ["--sections", "cpu", "--kinds", "tcp", "--rates", "20", "--interval", "1",
+            "--window", "2", "--out", str(out)]  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    print(done.stdout)
+    results = json.loads(out.read_text())
+    (row,) = results["cpu"]
+    assert row["pantau"]["achieved"] > 0 and row["blackbox"]["achieved"] > 0
+    assert "CPU seconds per 1,000 probes" in done.stdout
