@@ -172,11 +172,13 @@ class Daemon:
             except asyncio.CancelledError:
                 return  # stopping: the outbox keeps the mail for the next run
 
-    def _flush(self) -> None:
+    # The periodic jobs are coroutines on purpose: APScheduler's asyncio executor runs a plain
+    # function in a worker thread, where it would race the loop over the tracker and ledger.
+    async def _flush(self) -> None:
         if self.tracker is not None:
             self.tracker.flush(self.clock.wall())
 
-    def _housekeeping(self) -> None:
+    async def _housekeeping(self) -> None:
         self.clock.resync()
         if self.ledger is not None:
             self.ledger.prune_samples(time.time() - SAMPLE_RETENTION_DAYS * 86400)

@@ -89,3 +89,26 @@ async def test_a_hanging_target_never_delays_another() -> None:
     assert before is not None and after is not None and hung is not None
     assert after - before >= 8  # every 0.2 s for 2 s, while dc-siak waits out its timeouts
     assert hung >= 8
+
+
+async def test_the_daemons_periodic_jobs_run_on_the_event_loop() -> None:
+    """A plain function job runs in APScheduler's thread pool and would race the loop."""
+    import threading
+
+    async with SimNetwork(icmp=False) as net, running(fast_config(net)) as daemon:
+        assert daemon.scheduler is not None
+        jobs = daemon.scheduler.scheduler.get_jobs()
+        assert {"_flush", "_housekeeping"} <= {job.id for job in jobs}
+        assert all(asyncio.iscoroutinefunction(job.func) for job in jobs)
+        seen: list[threading.Thread] = []
+        original = daemon.tracker.flush  # type: ignore[union-attr]
+
+        def spy(now: float) -> None:
+            seen.append(threading.current_thread())
+            original(now)
+
+        daemon.tracker.flush = spy  # type: ignore[union-attr,method-assign]
+        deadline = time.monotonic() + 5
+        while not seen and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    assert seen and seen[0] is threading.main_thread()
