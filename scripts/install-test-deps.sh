@@ -8,8 +8,10 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   apt-get update -qq
   # prometheus (with promtool), prometheus-alertmanager (with amtool): rules, scrape and
   # paging tests; iproute2 + nftables: the network-namespace lab; iputils-ping: ICMP checks;
-  # systemd: systemd-analyze verifies the shipped unit file.
+  # systemd: systemd-analyze verifies the shipped unit file; prometheus-blackbox-exporter and
+  # util-linux (taskset): the benchmark's smoke test.
   apt-get install -y -qq --no-install-recommends \
-    prometheus prometheus-alertmanager iproute2 nftables iputils-ping systemd >/dev/null
+    prometheus prometheus-alertmanager iproute2 nftables iputils-ping systemd \
+    prometheus-blackbox-exporter util-linux >/dev/null
 fi
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
