@@ -16,7 +16,7 @@ from monitor.metrics import Metrics
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import ProbeResult
 from monitor.sim import SimNetwork
-from tests.daemon_helpers import fast_config, running
+from tests.daemon_helpers import fast_config, running, wait_until
 from tests.factories import result
 
 
@@ -108,7 +108,5 @@ async def test_the_daemons_periodic_jobs_run_on_the_event_loop() -> None:
             original(now)
 
         daemon.tracker.flush = spy  # type: ignore[union-attr,method-assign]
-        deadline = time.monotonic() + 5
-        while not seen and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-    assert seen and seen[0] is threading.main_thread()
+        await wait_until(lambda: bool(seen), 5, "a flush")
+    assert seen[0] is threading.main_thread()
