@@ -38,7 +38,9 @@ log = logging.getLogger("pantau")
 # Prometheus 2.x uses; without them a 5,000-target /metrics is 10% smaller and 40% faster.
 prometheus_client.disable_created_metrics()
 FLUSH_SECONDS = 2.0  # how much probe evidence a SIGKILL may lose, at most
-SAMPLE_RETENTION_DAYS = 400  # a year of daily reports plus the month before
+# Probe samples feed the report's latency percentiles for one day; episodes (the outages and
+# lost time) are kept for ever. 90 days of samples is ~36 MB per target probed every 15 s.
+SAMPLE_RETENTION_DAYS = 90
 
 
 class StartupError(Exception):

@@ -41,3 +41,13 @@ def test_a_ledger_from_before_first_seen_is_migrated(tmp_path: Path) -> None:
     ledger.beat(50.0)
     assert (ledger.first_seen(), ledger.last_seen()) == (42.0, 50.0)
     ledger.close()
+
+
+def test_old_samples_are_pruned_and_recent_ones_kept(tmp_path: Path) -> None:
+    from monitor.ledger import Sample
+
+    ledger = Ledger(tmp_path / "l.db", "grobogan")
+    ledger.add_samples(Sample(float(at), "dc", "datacenter", True, 0.01, None) for at in range(10))
+    assert ledger.prune_samples(before=5.0) == 5
+    assert [s.at for s in ledger.samples(0, 100)] == [5.0, 6.0, 7.0, 8.0, 9.0]
+    ledger.close()
