@@ -81,7 +81,6 @@ class LinkTracker:
         self._gap_start: float | None = None
         self._accounted_until = 0.0
         self._samples: list[Sample] = []
-        self._last_known = 0.0
 
     # --- start-up: continue what the previous run left open ---
     def resume(self, now: float) -> None:
