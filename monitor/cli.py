@@ -231,17 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(func=cmd_outages)
-    _add_report(sub, with_config, span)
-    return parser
+    from monitor.report.cli import add_report_commands  # imports this module: not at the top
 
-
-def _add_report(sub: argparse._SubParsersAction, with_config: argparse.ArgumentParser,  # type: ignore[type-arg]
-                span: argparse.ArgumentParser) -> None:  # fmt: skip
-    try:
-        from monitor.report.cli import add_report_commands
-    except ImportError:
-        return
     add_report_commands(sub, with_config, span)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 from monitor.calendar import ServiceCalendar
 from monitor.config import Config
 from monitor.ledger import Ledger
-from monitor.tracker import lost_service_seconds
+from monitor.tracker import lost_service_seconds, service_seconds
 
 COLUMNS = (
     "kind", "start_local", "end_local", "duration_seconds", "lost_service_seconds", "domain",
@@ -89,13 +89,7 @@ def outage_rows(
             "end_local": _local(g.ended_at, config),
             "duration_seconds": round(g.ended_at - g.started_at, 3),
             "service_seconds": round(
-                calendar.service_seconds(
-                    datetime.fromtimestamp(max(g.started_at, start), UTC),
-                    datetime.fromtimestamp(min(g.ended_at, end), UTC),
-                )
-                if min(g.ended_at, end) > max(g.started_at, start)
-                else 0.0,
-                3,
+                service_seconds(calendar, max(g.started_at, start), min(g.ended_at, end)), 3
             ),
             "reason": g.reason,
         }

@@ -15,7 +15,7 @@ from typing import Any
 from monitor.calendar import ServiceCalendar
 from monitor.config import Config
 from monitor.ledger import Episode, EpisodeKind, Ledger, Sample
-from monitor.metrics import TARGET_STATES, Metrics
+from monitor.metrics import DOMAINS, TARGET_STATES, Metrics
 from monitor.probes.result import ProbeResult
 from monitor.state import TargetState, Thresholds, Transition
 from monitor.verdict import LinkVerdict, judge
@@ -205,13 +205,13 @@ class LinkTracker:
             # Counted when it ends, under the domain that held longest: the first guess at
             # the start of an outage may still be corrected (see _on_verdict).
             self.metrics.outages.labels(episode.main_domain(at)).inc()
-        gauge = self.metrics.outage_active if episode.kind == "outage" else self.metrics.slow_active
-        gauge.labels(episode.domains[-1][1]).set(0)
+        self._set_active(episode, None)
         self.episode = None
 
-    def _set_active(self, episode: Episode, domain: str) -> None:
+    def _set_active(self, episode: Episode, domain: str | None) -> None:
+        """One-hot the episode's gauge on `domain` (None: the episode is over)."""
         gauge = self.metrics.outage_active if episode.kind == "outage" else self.metrics.slow_active
-        for label in ("local", "isp", "datacenter", "dns", "unknown"):
+        for label in DOMAINS:
             gauge.labels(label).set(1 if label == domain else 0)
 
     def _add_evidence(self, state: TargetState, result: ProbeResult) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from monitor.config import split_host_port
 from monitor.sim.control import control_app, status_of
 from monitor.sim.datacenter import DataCenterApp
 from monitor.sim.dnsserver import DEFAULT_ZONE, DnsResponder
@@ -29,10 +30,10 @@ from monitor.sim.tls import TlsMaterial
 
 def host_port(value: str) -> tuple[str, int]:
     """`host:port` or `[v6]:port`; port 0 allowed (ephemeral)."""
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise argparse.ArgumentTypeError(f"must be host:port (e.g. 0.0.0.0:8443); got {value!r}")
-    return host.strip("[]"), int(port)
+    try:
+        return split_host_port(value, allow_zero=True)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def zone_entry(value: str) -> tuple[str, str]:
