@@ -28,14 +28,19 @@ PROVISIONING = REPO / "grafana" / "provisioning"
 RULES = REPO / "config" / "prometheus" / "rules" / "pantau.yml"
 
 
-@pytest.fixture(scope="module")
-def generator() -> ModuleType:
+def load_generator() -> ModuleType:
+    """scripts/grafana/build_dashboards.py as a module (skip without the SDK)."""
     pytest.importorskip("grafana_foundation_sdk", reason="pip install grafana-foundation-sdk")
     spec = importlib.util.spec_from_file_location("build_dashboards", GENERATOR)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def generator() -> ModuleType:
+    return load_generator()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ the lost-time and timeline panels something to count.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import queue
 import re
@@ -19,7 +18,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -29,11 +27,11 @@ from tests.conftest import IN_CI, require_tool
 from tests.conftest_tools import REPO
 from tests.daemon_helpers import fast_config, running
 from tests.prometheus_helpers import api, prometheus
+from tests.test_grafana import load_generator
 
 pytestmark = pytest.mark.timeout(180)
 
 DASHBOARDS = sorted((REPO / "grafana" / "dashboards").glob("*.json"))
-GENERATOR = REPO / "scripts" / "grafana" / "build_dashboards.py"
 RULES = REPO / "config" / "prometheus" / "rules"
 OFFICE = "grobogan"
 # The 1-minute rule group (7d / 30d windows) first runs at its own slot within a minute, and
@@ -42,13 +40,7 @@ OFFICE = "grobogan"
 READY_WITHIN = 150.0
 
 
-def _generator() -> ModuleType:
-    pytest.importorskip("grafana_foundation_sdk", reason="pip install -e '.[test]'")
-    spec = importlib.util.spec_from_file_location("build_dashboards", GENERATOR)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+_generator = load_generator
 
 
 def _queries() -> list[tuple[str, str, str]]:
