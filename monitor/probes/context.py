@@ -8,6 +8,7 @@ import socket
 import aiohttp
 
 from monitor.probes.http_trace import PhaseTrace, TracedResponse
+from monitor.probes.wire_clock import StampingConnector
 
 
 def icmp_mode() -> bool | None:
@@ -44,7 +45,8 @@ class ProbeContext:
         if self._session is None:
             # force_close: every probe opens a fresh connection, or it would time nothing.
             # use_dns_cache=False: the dns phase is measured on every probe, not once.
-            connector = aiohttp.TCPConnector(force_close=True, use_dns_cache=False, limit=0)
+            # StampingConnector: time to first byte from kernel timestamps (wire_clock.py).
+            connector = StampingConnector(force_close=True, use_dns_cache=False, limit=0)
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 trace_configs=[PhaseTrace.config()],

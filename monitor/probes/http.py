@@ -8,12 +8,11 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from cryptography import x509
-
 from monitor.config import HttpTarget
 from monitor.probes.context import ProbeContext
 from monitor.probes.http_trace import PhaseTrace, TracedResponse
 from monitor.probes.result import Observation, ProbeFailure
+from monitor.probes.wire_clock import measuring
 
 BODY_LIMIT = 1 << 20  # read at most 1 MiB: enough for a regex on a status page
 
@@ -34,28 +33,33 @@ def _pattern(regex: str) -> re.Pattern[str]:
 def _cert_expiry(der: bytes | None) -> float | None:
     if not der:
         return None
+    # Imported on the first https probe: cryptography is ~10 MB of RSS a daemon without
+    # https targets never needs.
+    from cryptography import x509
+
     return x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()
 
 
 async def probe(target: HttpTarget, timeout: float, ctx: ProbeContext) -> Observation:
     """GET (or HEAD) the URL; check status and, if asked, the body."""
     marks = PhaseTrace()
-    async with ctx.http.request(
-        target.method,
-        target.url,
-        headers=target.headers or None,
-        ssl=_ssl_context(target.tls_verify, target.tls_ca_file),
-        allow_redirects=False,
-        trace_request_ctx=marks,
-    ) as response:
-        first_byte = time.monotonic()
-        # Read from the live connection by TracedResponse: by now aiohttp may have released it.
-        traced = response if isinstance(response, TracedResponse) else None
-        rtt = traced.connect_rtt if traced else None
-        expiry = _cert_expiry(traced.peer_cert_der) if traced else None
-        body = await response.content.read(BODY_LIMIT) if target.method == "GET" else b""
-        status = response.status
-        charset = response.charset or "utf-8"
+    with measuring() as wire:
+        async with ctx.http.request(
+            target.method,
+            target.url,
+            headers=target.headers or None,
+            ssl=_ssl_context(target.tls_verify, target.tls_ca_file),
+            allow_redirects=False,
+            trace_request_ctx=marks,
+        ) as response:
+            first_byte = time.monotonic()
+            # Read from the live connection by TracedResponse: by now aiohttp may have released it.
+            traced = response if isinstance(response, TracedResponse) else None
+            rtt = traced.connect_rtt if traced else None
+            expiry = _cert_expiry(traced.peer_cert_der) if traced else None
+            body = await response.content.read(BODY_LIMIT) if target.method == "GET" else b""
+            status = response.status
+            charset = response.charset or "utf-8"
     end = time.monotonic()
 
     dns = max(marks.dns_end - marks.dns_start, 0.0)
@@ -65,7 +69,9 @@ async def probe(target: HttpTarget, timeout: float, ctx: ProbeContext) -> Observ
         "dns": dns,
         "connect": connect,
         "tls": max(setup - connect, 0.0) if target.url.startswith("https") else 0.0,
-        "ttfb": max(first_byte - (marks.headers_sent or marks.connect_end), 0.0),
+        "ttfb": _ttfb(
+            wire.ttfb(), first_byte - (marks.headers_sent or marks.connect_end), end - marks.start
+        ),
         "total": end - marks.start,
     }
     observation = Observation(phases=phases, cert_expiry=expiry, detail=f"HTTP {status}")
@@ -80,6 +86,17 @@ async def probe(target: HttpTarget, timeout: float, ctx: ProbeContext) -> Observ
                 "body_mismatch", f"body does not match {target.body_regex!r}", observation
             )
     return observation
+
+
+def _ttfb(kernel: float | None, stopwatch: float, total: float) -> float:
+    """The kernel-stamped TTFB when it is there and sane, else the loop's stopwatch.
+
+    Sane: within the request's own duration. The stamps are wall-clock readings, so a clock
+    step between them (NTP) would show as nonsense, never as a plausible number.
+    """
+    if kernel is not None and 0.0 <= kernel <= total:
+        return kernel
+    return max(stopwatch, 0.0)
 
 
 def _statuses(codes: list[int]) -> str:

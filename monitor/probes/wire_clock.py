@@ -1,0 +1,171 @@
+"""Time to first byte from the kernel, not from the event loop.
+
+A stopwatch around `await` also counts the loop's own backlog: the first-byte mark is taken
+when the loop gets round to the response, milliseconds late once the daemon is busy. Here the
+two ends of TTFB are taken where loop lag cannot get between them and the wire:
+
+- request sent: the wall clock read just before the `send()` syscall that carries the first
+  request byte. asyncio's transport calls `send()` synchronously from `write()`, and the
+  kernel hands a small request to the NIC within microseconds;
+- first response byte: the kernel's receive timestamp of the segment that carried it
+  (`SO_TIMESTAMPNS`, only delivered by `recvmsg()`). Our socket subclass reads the first byte
+  alone, so the timestamp is that of the first segment, not of the last one in the queue.
+
+Both are CLOCK_REALTIME (that is the clock the kernel stamps with), so the phase is a
+difference of two readings of one clock, as the monotonic phases are. With TLS, the server's
+session tickets can arrive after the request, before the response: the protocol handler marks
+the first byte only when decrypted application data reaches it, using the timestamp of the
+read that carried it.
+
+Wiring: aiohttp lets us supply the socket (`socket_factory`) and, through the connector's
+protocol factory, the protocol; a context variable set by the probe hands both the same
+`WireClock`. Where anything is missing (no timestamp, no clock), the probe falls back to its
+stopwatch.
+"""
+
+from __future__ import annotations
+
+import functools
+import socket
+import struct
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import aiohttp
+from aiohttp.client_proto import ResponseHandler
+
+# Not exported by Python's socket module; 35 on every Linux architecture Python runs on.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+_TIMESPEC = struct.Struct("@qq")
+_ANCILLARY_SIZE = socket.CMSG_SPACE(_TIMESPEC.size)
+
+
+class WireClock:
+    """The two ends of one request's time to first byte, in CLOCK_REALTIME nanoseconds."""
+
+    __slots__ = ("armed", "first_byte_ns", "last_rx_ns", "sent_ns")
+
+    def __init__(self) -> None:
+        self.armed = False  # set when the connection (and TLS) is up: the next send is the request
+        self.sent_ns: int | None = None
+        self.last_rx_ns: int | None = None  # kernel stamp of the latest read since the request
+        self.first_byte_ns: int | None = None  # 0: the first byte came, but without a stamp
+
+    def ttfb(self) -> float | None:
+        """Seconds from the request's send to the first response byte, or None if unknown."""
+        if not self.sent_ns or not self.first_byte_ns:
+            return None
+        return (self.first_byte_ns - self.sent_ns) / 1e9
+
+
+_CURRENT: ContextVar[WireClock | None] = ContextVar("pantau_wire_clock", default=None)
+
+
+@contextmanager
+def measuring() -> Iterator[WireClock]:
+    """Hand a fresh WireClock to the connection the enclosed request opens."""
+    clock = WireClock()
+    token = _CURRENT.set(clock)
+    try:
+        yield clock
+    finally:
+        _CURRENT.reset(token)
+
+
+class StampingSocket(socket.socket):
+    """A socket that notes when the request leaves and when the response's first byte came."""
+
+    __slots__ = ("clock",)
+    clock: WireClock
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        clock = self.clock
+        if not clock.armed or clock.sent_ns is not None:
+            return super().send(data, flags)
+        before = time.clock_gettime_ns(time.CLOCK_REALTIME)
+        sent = super().send(data, flags)
+        clock.sent_ns = before
+        return sent
+
+    def sendmsg(self, buffers: Any, *args: Any) -> int:
+        clock = self.clock
+        if not clock.armed or clock.sent_ns is not None:
+            return super().sendmsg(buffers, *args)
+        before = time.clock_gettime_ns(time.CLOCK_REALTIME)
+        sent = super().sendmsg(buffers, *args)
+        clock.sent_ns = before
+        return sent
+
+    def _stamping(self, flags: int) -> bool:
+        clock = self.clock
+        return clock.sent_ns is not None and clock.first_byte_ns is None and not flags
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        if not self._stamping(flags):
+            return super().recv_into(buffer, nbytes, flags)
+        view = memoryview(buffer).cast("B")
+        if nbytes:
+            view = view[:nbytes]
+        # One byte first: a TCP read reports the stamp of the last segment it consumed.
+        got, ancillary, _flags, _addr = self.recvmsg_into([view[:1]], _ANCILLARY_SIZE)
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+                self.clock.last_rx_ns = seconds * 1_000_000_000 + nanoseconds
+        if got == 0 or len(view) == 1:
+            return got
+        try:
+            return got + super().recv_into(view[1:])
+        except (BlockingIOError, InterruptedError):
+            return got
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        if not self._stamping(flags):
+            return super().recv(bufsize, flags)
+        buffer = bytearray(bufsize)
+        return bytes(buffer[: self.recv_into(buffer)])
+
+
+def _stamping_socket(addr_info: Any) -> socket.socket:
+    family, type_, proto, _, _ = addr_info
+    sock = StampingSocket(family, type_, proto)
+    # Outside `measuring()` (nothing to time) the clock is never armed and the socket is plain.
+    sock.clock = _CURRENT.get() or WireClock()
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    except OSError:
+        pass  # no kernel stamps: the probe keeps its stopwatch
+    return sock
+
+
+class _StampedResponseHandler(ResponseHandler):
+    """aiohttp's protocol, noting when application data first reaches it."""
+
+    _wire_clock: WireClock | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        # Called once the connection, TLS included, is up: the next send is the request.
+        clock = _CURRENT.get()
+        if clock is not None:
+            clock.armed = True
+            self._wire_clock = clock
+
+    def data_received(self, data: bytes) -> None:
+        clock = self._wire_clock
+        if clock is not None and data and clock.first_byte_ns is None:
+            clock.first_byte_ns = clock.last_rx_ns or 0
+        super().data_received(data)
+
+
+class StampingConnector(aiohttp.TCPConnector):
+    """TCPConnector whose connections carry a WireClock."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(socket_factory=_stamping_socket, **kwargs)
+        # aiohttp builds each connection's protocol with this factory; the test suite checks
+        # that the stamps arrive, so an aiohttp that renames it fails loudly, not silently.
+        self._factory = functools.partial(_StampedResponseHandler, loop=self._loop)  # type: ignore[assignment]

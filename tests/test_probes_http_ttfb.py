@@ -1,0 +1,135 @@
+"""HTTP time to first byte comes from kernel timestamps, so a busy event loop does not inflate it.
+
+The server runs in its own threads (not on the test's loop), answers after a fixed delay, and
+the test stalls its own loop while the answer is on its way: a stopwatch on the loop would then
+report the stall, the kernel's receive stamp does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.probes.http import _ttfb
+from monitor.probes.wire_clock import WireClock, measuring
+from monitor.sim import TlsMaterial
+from tests.helpers.probing import http_target, probe_context, probe_once
+
+pytestmark = pytest.mark.timeout(30)
+
+SERVER_DELAY = 0.05  # the server's think time: the true TTFB on loopback
+LOOP_STALL = 0.2  # how long the test blocks its own event loop while the answer is due
+
+
+class DelayedServer:
+    """Answers one request per connection after SERVER_DELAY, from threads; optionally TLS."""
+
+    def __init__(self, tls: ssl.SSLContext | None) -> None:
+        self._tls = tls
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        self._listener.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        conn.settimeout(5)
+        # wrap_socket takes the connection over (detaches conn): close what it returns.
+        with self._tls.wrap_socket(conn, server_side=True) if self._tls else conn as stream:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                chunk = stream.recv(4096)
+                if not chunk:
+                    return
+                request += chunk
+            time.sleep(SERVER_DELAY)
+            stream.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self._listener.close()
+
+
+@pytest.fixture(scope="module")
+def tls() -> TlsMaterial:
+    return TlsMaterial()
+
+
+@pytest.fixture(params=["http", "https"])
+def server(request: pytest.FixtureRequest, tls: TlsMaterial) -> Iterator[tuple[str, DelayedServer]]:
+    scheme = request.param
+    srv = DelayedServer(tls.server_context() if scheme == "https" else None)
+    yield scheme, srv
+    srv.close()
+
+
+async def test_ttfb_is_the_wire_time_even_when_the_loop_stalls(server, tls, tmp_path: Path):
+    scheme, srv = server
+    target = http_target(
+        f"{scheme}://127.0.0.1:{srv.port}/", tls_ca_file=tls.write_ca(tmp_path / "ca.pem")
+    )
+    async with probe_context() as ctx:
+        # Stall the loop from +20 ms (handshake done, request sent) to +220 ms: the answer
+        # arrives at ~+50 ms, while the loop is blocked.
+        asyncio.get_running_loop().call_later(0.02, time.sleep, LOOP_STALL)
+        result = await probe_once(ctx, target, deadline=5)
+
+    assert result.ok, result.message
+    phases = result.observation.phases
+    assert phases["total"] >= LOOP_STALL  # the stall really delayed the probe
+    # The kernel saw the first byte ~SERVER_DELAY after the request; a loop stopwatch would
+    # report ~LOOP_STALL. With TLS, the server's session tickets arrive right after the
+    # request: taking them as the first byte would report ~0.
+    assert SERVER_DELAY * 0.9 <= phases["ttfb"] < SERVER_DELAY + 0.03
+
+
+async def test_only_requests_inside_measuring_are_stamped(server, tls):
+    """The session's sockets carry a clock only for the request that asked for one."""
+    scheme, srv = server
+    url = f"{scheme}://127.0.0.1:{srv.port}/"
+    async with probe_context() as ctx:
+        started = time.monotonic()
+        with measuring() as wire:
+            async with ctx.http.get(url, ssl=tls.client_context()) as response:
+                stopwatch = time.monotonic() - started  # connect + TLS + TTFB + loop lag
+                assert await response.read() == b"ok"
+        async with ctx.http.get(url, ssl=tls.client_context()) as response:
+            assert await response.read() == b"ok"  # no clock: a plain request still works
+    kernel = wire.ttfb()
+    assert kernel is not None, "no kernel timestamp: the SO_TIMESTAMPNS path was not taken"
+    assert SERVER_DELAY * 0.9 <= kernel < stopwatch
+
+
+def test_ttfb_falls_back_to_the_stopwatch_when_the_stamp_is_missing_or_absurd():
+    assert _ttfb(None, 0.012, 0.5) == 0.012
+    assert _ttfb(-0.3, 0.012, 0.5) == 0.012  # wall clock stepped back between the stamps
+    assert _ttfb(7.0, 0.012, 0.5) == 0.012  # longer than the whole request: not believable
+    assert _ttfb(0.010, 0.012, 0.5) == 0.010
+    assert _ttfb(None, -0.001, 0.5) == 0.0
+
+
+def test_a_wire_clock_without_both_stamps_knows_nothing():
+    clock = WireClock()
+    assert clock.ttfb() is None
+    clock.sent_ns = 1_000_000_000
+    clock.first_byte_ns = 0  # the first byte came, but the kernel gave no stamp
+    assert clock.ttfb() is None
+    clock.first_byte_ns = 1_050_000_000
+    assert clock.ttfb() == pytest.approx(0.05)
