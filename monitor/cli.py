@@ -117,7 +117,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
+    from monitor import probes
     from monitor.daemon import Daemon
+
+    # Import the probe modules now: later, an import would stall the running event loop.
+    probes.load({target.kind for target in config.targets})
 
     async def main(stop: asyncio.Event) -> None:
         async with Daemon(config):

@@ -1,22 +1,41 @@
 """One module per protocol, all with one signature, listed in one table.
 
-Adding a protocol: a config class in monitor/config.py, a module here, one line in PROBES.
+Adding a protocol: a config class in monitor/config.py, a module here, one line in MODULES.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from monitor.probes import dns, http, icmp, tcp
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import Observation
 
 ProbeFn = Callable[[Any, float, ProbeContext], Awaitable[Observation]]
 
-PROBES: dict[str, ProbeFn] = {
-    "http": http.probe,
-    "tcp": tcp.probe,
-    "icmp": icmp.probe,
-    "dns": dns.probe,
-}
+MODULES = {"http": "http", "tcp": "tcp", "icmp": "icmp", "dns": "dns"}
+
+
+class _Probes(dict[str, ProbeFn]):
+    """kind -> probe function; a protocol's module (and its library) is imported on first use.
+
+    dnspython alone adds ~5 MB of RSS that a daemon without DNS targets never needs. The
+    daemon loads the kinds its config uses before it starts probing (`load`), so no import
+    stalls the event loop later.
+    """
+
+    def __missing__(self, kind: str) -> ProbeFn:
+        module = importlib.import_module(f"monitor.probes.{MODULES[kind]}")
+        probe: ProbeFn = module.probe
+        self[kind] = probe
+        return probe
+
+
+PROBES: dict[str, ProbeFn] = _Probes()
+
+
+def load(kinds: set[str]) -> None:
+    """Import the probe modules of these kinds now, before the scheduler runs."""
+    for kind in kinds:
+        PROBES[kind]
