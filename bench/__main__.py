@@ -218,7 +218,12 @@ def run_sections(
                 break
             result = lag(work, int(count))
             rows.append(asdict(result))
-            print(f"lag {count:.0f} targets: p99 {result.p99_ms:.1f} ms", flush=True)
+            print(
+                f"lag {count:.0f} targets: p99 {result.p99_ms:.1f} ms, "
+                f"{result.scrapes_in_window} scrapes in the window (slowest "
+                f"{result.scrape_max_s:.2f} s)",
+                flush=True,
+            )
     if "memory" in sections and not late():
         idle = idle_rss(work)
         soaked = soak(work, args.soak_targets, args.soak)

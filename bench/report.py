@@ -46,15 +46,19 @@ def render(results: dict[str, Any]) -> str:
         lines.append("")
     if results.get("lag"):
         lines += [
-            "Scheduling lag (Pantau, HTTP targets every 10 s): planned -> actual start",
+            "Scheduling lag (Pantau, HTTP targets every 10 s, /metrics scraped every 15 s as "
+            "Prometheus 2.x does): planned -> actual start",
             f"{'targets':>7} {'probes':>7} {'skipped':>8} {'p50 ms':>7} {'p99 ms':>7}"
-            f" {'max ms':>7} {'RSS MB':>7} {'core':>5}",
+            f" {'max ms':>7} {'RSS MB':>7} {'core':>5} {'scrapes':>7} {'scrape s':>8}"
+            f" {'text MB':>7}",
         ]
         for row in results["lag"]:
             lines.append(
                 f"{row['targets']:7d} {row['probes']:7d} {row['skipped']:8.0f}"
                 f" {_f(row['p50_ms'], '.2f'):>7} {_f(row['p99_ms'], '.2f'):>7}"
                 f" {_f(row['max_ms'], '.1f'):>7} {row['rss_mb']:7.1f} {row['cpu_share']:5.2f}"
+                f" {row.get('scrapes_in_window', 0):7d} {_f(row.get('scrape_max_s'), '.3f'):>8}"
+                f" {_f(row.get('scrape_mb'), '.1f'):>7}"
             )
         lines.append("")
     if results.get("memory"):
@@ -63,6 +67,7 @@ def render(results: dict[str, Any]) -> str:
         lines += [
             f"Memory: idle {memory['idle_mb']:.1f} MB RSS; {soak['targets']} HTTP targets: "
             f"{soak['rss_start_mb']:.1f} MB -> {soak['rss_end_mb']:.1f} MB over "
-            f"{soak['seconds']:.0f} s ({soak['growth_pct']:+.1f}%)"
+            f"{soak['seconds']:.0f} s ({soak['growth_pct']:+.1f}%), "
+            f"{soak.get('scrapes', 0)} scrapes of /metrics"
         ]
     return "\n".join(lines)

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import gzip
+import os
+import threading
 import time
-from dataclasses import dataclass
+import urllib.request
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.probers import Pantau, targets
 from bench.timing import quantile
 
 LAG_INTERVAL = 10.0
+SCRAPE_INTERVAL = 15.0  # Prometheus's default scrape_interval
+SCRAPE_OFFSET = 5.0  # first scrape after start; then every SCRAPE_INTERVAL, as Prometheus does
+# What Prometheus 2.x sends (scrape.go, scrapeAcceptHeader): it prefers OpenMetrics.
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+    "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+SCRAPER_CORE = 1  # beside the targets, never on the prober's core 0
+
+
+@dataclass
+class Scrape:
+    at: float  # seconds after the daemon listened
+    seconds: float  # request sent -> whole body read, as Prometheus's scrape_duration_seconds
+    wire_bytes: int  # gzip-compressed body
+    text_bytes: int
+    content_type: str
+    skipped: float  # pantau_probes_skipped_total summed over targets, in this scrape
 
 
 @dataclass
@@ -17,12 +40,16 @@ class Lag:
     targets: int
     interval: float
     probes: int
-    skipped: float
+    skipped: float  # between the scrape before the window and the one after it
     p50_ms: float
     p99_ms: float
     max_ms: float
     rss_mb: float  # after the run
     cpu_share: float  # of one core
+    scrapes_in_window: int  # Prometheus-like scrapes started in the measured window
+    scrape_max_s: float
+    scrape_mb: float  # uncompressed text of the last scrape
+    scrapes: list[dict[str, Any]]
 
 
 @dataclass
@@ -31,45 +58,104 @@ class Soak:
     seconds: float
     rss_start_mb: float
     rss_end_mb: float
+    scrapes: int  # of /metrics during the soak, every 15 s
 
     @property
     def growth_pct(self) -> float:
         return (self.rss_end_mb / self.rss_start_mb - 1) * 100
 
 
+class Scraper(threading.Thread):
+    """Scrapes /metrics every 15 s with Prometheus 2.x's Accept and Accept-Encoding headers.
+
+    The lag a daemon shows while nobody reads its /metrics is not the lag it has in service:
+    every Prometheus scrape makes it render its whole exposition (megabytes at thousands of
+    targets). Runs on core 1, so decompressing and scanning that here never takes CPU from the
+    prober on core 0.
+    """
+
+    def __init__(self, daemon: Pantau) -> None:
+        super().__init__(daemon=True)
+        self.url = f"http://127.0.0.1:{daemon.port}/metrics"
+        self.scrapes: list[Scrape] = []
+        self._done = threading.Event()
+        self.t0 = time.monotonic()
+
+    def run(self) -> None:
+        os.sched_setaffinity(threading.get_native_id(), {SCRAPER_CORE})
+        due = self.t0 + SCRAPE_OFFSET
+        while not self._done.wait(max(0.0, due - time.monotonic())):
+            self.scrapes.append(self.scrape())
+            due += SCRAPE_INTERVAL
+
+    def scrape(self) -> Scrape:
+        request = urllib.request.Request(
+            self.url, headers={"Accept": PROMETHEUS_ACCEPT, "Accept-Encoding": "gzip"}
+        )
+        at = time.monotonic()
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = response.read()
+            done = time.monotonic()
+            content_type = response.headers.get("Content-Type", "")
+            gzipped = response.headers.get("Content-Encoding") == "gzip"
+        text = gzip.decompress(body) if gzipped else body
+        skipped = 0.0
+        for line in text.decode().splitlines():
+            if line.startswith("pantau_probes_skipped_total{"):
+                skipped += float(line.rsplit(" ", 1)[1])
+        return Scrape(at - self.t0, done - at, len(body), len(text), content_type, skipped)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join(60)
+
+
 def lag(workdir: Path, count: int, cycles: int = 3) -> Lag:
-    """`count` HTTP targets every 10 s, for `cycles` intervals after the first."""
+    """`count` HTTP targets every 10 s, for `cycles` intervals after the first, scraped."""
     trace = workdir / "trace.txt"
     trace.unlink(missing_ok=True)
     daemon = Pantau(
         workdir, targets("http", count), LAG_INTERVAL, 5.0, env={"PANTAU_PROBE_TRACE": str(trace)}
     )
+    scraper = Scraper(daemon)
+    scraper.start()
     try:
         time.sleep(LAG_INTERVAL)  # the first cycle: every target fired once
         measured_from = time.time()  # start-up (config, first transitions) is not steady state
-        _, skipped0 = daemon.counters()
+        window_start = time.monotonic() - scraper.t0
         cpu0, t0 = daemon.proc.cpu_seconds(), time.monotonic()
         time.sleep(LAG_INTERVAL * cycles)
         cpu1, t1 = daemon.proc.cpu_seconds(), time.monotonic()
-        _, skipped1 = daemon.counters()
+        measured_until = time.time()
+        window_end = time.monotonic() - scraper.t0
+        scraper.stop()
+        last = scraper.scrape()  # the skipped count after the window
         rss = daemon.proc.rss_mb()
     finally:
+        scraper.stop()
         daemon.stop()
     lags = []
     for line in trace.read_text().splitlines():
         _name, planned, started, *_ = line.split()
-        if float(planned) >= measured_from:
+        if measured_from <= float(planned) < measured_until:
             lags.append(float(started) - float(planned))
+    before = [s for s in scraper.scrapes if s.at < window_start]
+    inside = [s for s in scraper.scrapes if window_start <= s.at < window_end]
+    scrapes = [*scraper.scrapes, last]
     return Lag(
         count,
         LAG_INTERVAL,
         len(lags),
-        skipped1 - skipped0,
+        last.skipped - (before[-1].skipped if before else 0.0),
         quantile(lags, 0.5) * 1000,
         quantile(lags, 0.99) * 1000,
         max(lags, default=float("nan")) * 1000,
         rss,
         (cpu1 - cpu0) / (t1 - t0),
+        len(inside),
+        max((s.seconds for s in inside), default=float("nan")),
+        last.text_bytes / 1e6,
+        [asdict(s) for s in scrapes],
     )
 
 
@@ -84,13 +170,17 @@ def idle_rss(workdir: Path) -> float:
 
 
 def soak(workdir: Path, count: int, seconds: float) -> Soak:
-    """RSS after the first two intervals and at the end of `seconds` of steady probing."""
+    """RSS after the first two intervals and at the end of `seconds` of steady probing, scraped
+    every 15 s as in service (a render's buffers are part of the footprint)."""
     daemon = Pantau(workdir, targets("http", count), LAG_INTERVAL, 5.0)
+    scraper = Scraper(daemon)
+    scraper.start()
     try:
         time.sleep(2 * LAG_INTERVAL)
         start = daemon.proc.rss_mb()
         time.sleep(seconds)
         end = daemon.proc.rss_mb()
     finally:
+        scraper.stop()
         daemon.stop()
-    return Soak(count, seconds, start, end)
+    return Soak(count, seconds, start, end, len(scraper.scrapes))
