@@ -152,11 +152,11 @@ class ProbeScheduler:
         target = group.targets[member]
         if target.name in self._running:
             log.warning("probe %s skipped: the previous one still runs", target.name)
-            self._metrics.probes_skipped.labels(target.name).inc()
+            self._metrics.probe_skipped(target.name)
             return
         if now - planned > group.grace:
             log.warning("probe %s skipped: started %.1fs late", target.name, now - planned)
-            self._metrics.probes_skipped.labels(target.name).inc()
+            self._metrics.probe_skipped(target.name)
             return
         self._running[target.name] = loop.create_task(self._probe_once(target, planned, now))
 

@@ -15,7 +15,7 @@ from typing import Any
 from monitor.calendar import ServiceCalendar
 from monitor.config import Config
 from monitor.ledger import Episode, EpisodeKind, Ledger, Sample
-from monitor.metrics import DOMAINS, TARGET_STATES, Metrics
+from monitor.metrics import DOMAINS, Metrics
 from monitor.probes.result import ProbeResult
 from monitor.state import TargetState, Thresholds, Transition
 from monitor.verdict import LinkVerdict, judge
@@ -72,7 +72,7 @@ class LinkTracker:
                 slow_loss=config.outage.slow_loss,
             )
             self.targets[target.name] = TargetState(target.name, target.role, limits)
-            self._set_target_metric(target.name, "unknown")
+            self.metrics.set_target_state(target.name, "unknown")
         # Finer than one probe interval, the order of failures on two hops is unknowable.
         self._resolution = max(config.interval_of(t) for t in config.targets)
         self.verdict = LinkVerdict("unknown", None)
@@ -113,7 +113,7 @@ class LinkTracker:
             self._on_transition(transition)
 
     def _on_transition(self, transition: Transition) -> None:
-        self._set_target_metric(transition.target, transition.new)
+        self.metrics.set_target_state(transition.target, transition.new)
         self._events(
             "target",
             {
@@ -241,10 +241,6 @@ class LinkTracker:
         if seconds > 0:
             counter.labels(episode.domains[-1][1]).inc(seconds)
         self._accounted_until = now
-
-    def _set_target_metric(self, target: str, new: str) -> None:
-        for state in TARGET_STATES:
-            self.metrics.target_state.labels(target, state).set(1 if state == new else 0)
 
     # --- periodic, from the daemon ---
     def flush(self, now: float) -> None:
