@@ -1,11 +1,20 @@
-"""The daemon's /metrics: rendered off the loop, text or OpenMetrics, gzip when asked."""
+"""The daemon's /metrics: the fast text format (Prometheus included), OpenMetrics only for a
+client that takes nothing else, gzip when asked."""
 
 from __future__ import annotations
 
-import aiohttp
+import gzip
 
+import aiohttp
+from aiohttp.test_utils import TestServer
+from prometheus_client import CollectorRegistry
+
+from monitor.exposition import render
+from monitor.metrics import Metrics
 from monitor.sim import SimNetwork
+from monitor.web import make_app
 from tests.daemon_helpers import fast_config, running
+from tests.factories import result
 
 
 async def test_metrics_negotiates_openmetrics_and_gzip() -> None:
@@ -24,3 +33,34 @@ async def test_metrics_negotiates_openmetrics_and_gzip() -> None:
     assert plain_type.startswith("text/plain") and "pantau_probe_success" in plain
     assert open_type.startswith("application/openmetrics-text")
     assert open_text.rstrip().endswith("# EOF")
+
+
+PROMETHEUS_2_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+    "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+
+
+async def test_a_prometheus_scrape_gets_the_fast_text_streamed_and_gzipped() -> None:
+    metrics = Metrics(CollectorRegistry())
+    for i in range(2000):  # a page of several slices, so it is streamed in several chunks
+        metrics.observe_probe(result(f"t-{i}", kind="http"))
+    app = make_app(metrics, dict, lambda: True, lambda first, last: {})
+    async with TestServer(app) as server, aiohttp.ClientSession(auto_decompress=False) as http:
+        headers = {"Accept": PROMETHEUS_2_ACCEPT, "Accept-Encoding": "gzip, deflate"}
+        async with http.get(server.make_url("/metrics"), headers=headers) as r:
+            assert r.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+            assert r.headers["Content-Encoding"] == "gzip"
+            packed = await r.read()
+        async with http.get(server.make_url("/metrics"), headers={"Accept-Encoding": ""}) as r:
+            assert "Content-Encoding" not in r.headers
+            plain = await r.read()
+        only_openmetrics = {"Accept": "application/openmetrics-text; version=1.0.0",
+                            "Accept-Encoding": ""}  # fmt: skip
+        async with http.get(server.make_url("/metrics"), headers=only_openmetrics) as r:
+            assert r.headers["Content-Type"].startswith("application/openmetrics-text")
+            openmetrics = await r.text()
+    page = await render(metrics.series, metrics.others)
+    assert gzip.decompress(packed) == plain == page
+    assert plain.count(b"pantau_probe_duration_seconds_count{") == 2000
+    assert openmetrics.endswith("# EOF\n") and "pantau_probes_total{" in openmetrics
