@@ -139,3 +139,22 @@ async def test_demo_shows_an_outage_start_and_end() -> None:
     assert "/metrics" in out
     ledger = out[out.index("Outage ledger") :]
     assert "\noutage " in ledger and "datacenter" in ledger
+
+
+async def test_run_freezes_its_long_lived_objects_out_of_the_collector(net: SimNetwork) -> None:
+    """`pantau run` calls gc.freeze() once the daemon is up: full collections skip its heap."""
+    import asyncio
+    import gc
+
+    from monitor.cli import serve
+    from monitor.config import parse_config
+
+    assert gc.get_freeze_count() == 0
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(parse_config(fast_config(net)), stop))
+    try:
+        await wait_until(lambda: gc.get_freeze_count() > 0, what="gc.freeze() after start")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        gc.unfreeze()  # the rest of the test session collects as usual

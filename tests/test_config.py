@@ -36,7 +36,7 @@ def test_issue_example_validates() -> None:
     assert isinstance(router, IcmpTarget) and router.count == 5
     siak = config.targets[3]
     assert isinstance(siak, HttpTarget)
-    assert siak.expect_status == [200, 302] and siak.tls_verify is False
+    assert siak.expect_status == (200, 302) and siak.tls_verify is False
 
 
 def test_shipped_example_is_the_issue_example() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import ssl
 import time
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def _ttfb(kernel: float | None, stopwatch: float, total: float) -> float:
     return max(stopwatch, 0.0)
 
 
-def _statuses(codes: list[int]) -> str:
-    if codes == list(range(codes[0], codes[-1] + 1)) and len(codes) > 2:
+def _statuses(codes: Sequence[int]) -> str:
+    if tuple(codes) == tuple(range(codes[0], codes[-1] + 1)) and len(codes) > 2:
         return f"{codes[0]}-{codes[-1]}"
     return ", ".join(map(str, codes))
