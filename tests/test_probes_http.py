@@ -176,3 +176,30 @@ async def test_every_probe_uses_a_fresh_connection(ctx, https, ca_file):
 
     assert https.accepted == 3
     assert https.requests == 3
+
+
+async def test_probes_carry_no_cookies_from_one_run_to_the_next(ctx):
+    """A server that sets a cookie must see every probe as a new visitor."""
+    from aiohttp import web
+
+    async def page(request: web.Request) -> web.Response:
+        if "visited" in request.cookies:
+            return web.Response(status=409, text="a cookie from an earlier probe came back")
+        response = web.Response(text="ok")
+        response.set_cookie("visited", "1")
+        return response
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        for _ in range(2):
+            # A name, not an IP: aiohttp's cookie jar keeps no cookies for IP addresses.
+            result = await probe_once(ctx, http_target(f"http://localhost:{port}/"))
+            assert result.ok, result.message
+    finally:
+        await runner.cleanup()

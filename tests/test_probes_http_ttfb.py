@@ -133,3 +133,17 @@ def test_a_wire_clock_without_both_stamps_knows_nothing():
     assert clock.ttfb() is None
     clock.first_byte_ns = 1_050_000_000
     assert clock.ttfb() == pytest.approx(0.05)
+
+
+async def test_the_connector_keeps_kernel_stamps_switched_on_while_it_lives():
+    """One socket asks for receive stamps for the connector's life, so the kernel's switch
+    is not toggled (and raced) by every probe's own socket; closing releases it."""
+    import socket as socket_module
+
+    from monitor.probes.wire_clock import SO_TIMESTAMPNS, StampingConnector
+
+    connector = StampingConnector(force_close=True)
+    holder = connector._stamps_on
+    assert holder.getsockopt(socket_module.SOL_SOCKET, SO_TIMESTAMPNS) == 1
+    await connector.close()
+    assert holder.fileno() == -1

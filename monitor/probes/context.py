@@ -51,6 +51,12 @@ class ProbeContext:
                 connector=connector,
                 trace_configs=[PhaseTrace.config()],
                 response_class=TracedResponse,
+                # Every probe stands alone: no cookie set by one response rides on the next
+                # request (and no jar to filter and update on each probe).
+                cookie_jar=aiohttp.DummyCookieJar(),
+                # The runner owns every deadline (monitor/runner.py); aiohttp's defaults would
+                # add timers of their own to each request (total 300 s, connect 30 s).
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=None),
                 auto_decompress=True,
                 skip_auto_headers=("User-Agent",),
                 headers={"User-Agent": "pantau"},

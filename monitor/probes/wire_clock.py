@@ -103,18 +103,22 @@ class StampingSocket(socket.socket):
         clock = self.clock
         return clock.sent_ns is not None and clock.first_byte_ns is None and not flags
 
+    def _note(self, ancillary: list[tuple[int, int, bytes]]) -> None:
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+                self.clock.last_rx_ns = seconds * 1_000_000_000 + nanoseconds
+
+    # Both reads take one byte first: a TCP read reports the stamp of the last segment it
+    # consumed, and we want the first.
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
         if not self._stamping(flags):
             return super().recv_into(buffer, nbytes, flags)
         view = memoryview(buffer).cast("B")
         if nbytes:
             view = view[:nbytes]
-        # One byte first: a TCP read reports the stamp of the last segment it consumed.
         got, ancillary, _flags, _addr = self.recvmsg_into([view[:1]], _ANCILLARY_SIZE)
-        for level, kind, data in ancillary:
-            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
-                seconds, nanoseconds = _TIMESPEC.unpack_from(data)
-                self.clock.last_rx_ns = seconds * 1_000_000_000 + nanoseconds
+        self._note(ancillary)
         if got == 0 or len(view) == 1:
             return got
         try:
@@ -125,8 +129,14 @@ class StampingSocket(socket.socket):
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         if not self._stamping(flags):
             return super().recv(bufsize, flags)
-        buffer = bytearray(bufsize)
-        return bytes(buffer[: self.recv_into(buffer)])
+        first, ancillary, _flags, _addr = self.recvmsg(1, _ANCILLARY_SIZE)
+        self._note(ancillary)
+        if not first or bufsize == 1:
+            return first
+        try:
+            return first + super().recv(bufsize - 1)
+        except (BlockingIOError, InterruptedError):
+            return first
 
 
 def _stamping_socket(addr_info: Any) -> socket.socket:
@@ -169,3 +179,17 @@ class StampingConnector(aiohttp.TCPConnector):
         # aiohttp builds each connection's protocol with this factory; the test suite checks
         # that the stamps arrive, so an aiohttp that renames it fails loudly, not silently.
         self._factory = functools.partial(_StampedResponseHandler, loop=self._loop)  # type: ignore[assignment]
+        # Receive stamps are a kernel-wide switch (a static key): the first socket asking for
+        # them turns it on through deferred work, the last one closing turns it off. With a
+        # fresh socket per probe, that toggled it (code patching) on nearly every probe, and a
+        # response could beat the switch. One idle socket asking for the connector's whole
+        # life keeps it on: then a probe's own request costs an atomic increment.
+        self._stamps_on = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            self._stamps_on.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        except OSError:
+            pass
+
+    async def close(self, *, abort_ssl: bool = False) -> None:
+        self._stamps_on.close()
+        await super().close(abort_ssl=abort_ssl)
