@@ -132,10 +132,6 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
-    from monitor import probes
-
-    # Import the probe modules now: later, an import would stall the running event loop.
-    probes.load({target.kind for target in config.targets})
     asyncio.run(_serve_until_signal(functools.partial(serve, config)))
     return 0
 

@@ -18,6 +18,7 @@ import prometheus_client
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from monitor import probes
 from monitor.calendar import ServiceCalendar
 from monitor.clock import Clock
 from monitor.config import Config
@@ -119,6 +120,9 @@ class Daemon:
                 "stop what uses it or choose another address, e.g. listen: 127.0.0.1:9471"
             ) from None
         self.port = _bound_port(self._runner) or port
+        # Import the probe modules the config uses now, before any probe is due: later, an
+        # import would stall the running loop.
+        probes.load({target.kind for target in config.targets})
         self._ctx = ProbeContext()
         self.scheduler = ProbeScheduler(config, self._ctx, self.clock, self.metrics, self._sink)
         self.scheduler.scheduler.add_job(
