@@ -81,22 +81,25 @@ class StampingSocket(socket.socket):
     __slots__ = ("clock",)
     clock: WireClock
 
-    def send(self, data: Any, flags: int = 0) -> int:
+    def _request_starting(self) -> int | None:
+        """The wall clock now if the next send carries the request's first byte, else None."""
         clock = self.clock
-        if not clock.armed or clock.sent_ns is not None:
-            return super().send(data, flags)
-        before = time.clock_gettime_ns(time.CLOCK_REALTIME)
+        if clock.armed and clock.sent_ns is None:
+            return time.clock_gettime_ns(time.CLOCK_REALTIME)
+        return None
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        before = self._request_starting()
         sent = super().send(data, flags)
-        clock.sent_ns = before
+        if before is not None:
+            self.clock.sent_ns = before  # only once the send went through
         return sent
 
     def sendmsg(self, buffers: Any, *args: Any) -> int:
-        clock = self.clock
-        if not clock.armed or clock.sent_ns is not None:
-            return super().sendmsg(buffers, *args)
-        before = time.clock_gettime_ns(time.CLOCK_REALTIME)
+        before = self._request_starting()
         sent = super().sendmsg(buffers, *args)
-        clock.sent_ns = before
+        if before is not None:
+            self.clock.sent_ns = before
         return sent
 
     def _stamping(self, flags: int) -> bool:
