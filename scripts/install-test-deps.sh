@@ -9,9 +9,10 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   # prometheus (with promtool), prometheus-alertmanager (with amtool): rules, scrape and
   # paging tests; iproute2 + nftables: the network-namespace lab; iputils-ping: ICMP checks;
   # systemd: systemd-analyze verifies the shipped unit file; prometheus-blackbox-exporter and
-  # util-linux (taskset): the benchmark's smoke test.
+  # util-linux (taskset): the benchmark's smoke test; chromium + chromium-driver: the status
+  # page driven in a real browser.
   apt-get install -y -qq --no-install-recommends \
     prometheus prometheus-alertmanager iproute2 nftables iputils-ping systemd \
-    prometheus-blackbox-exporter util-linux >/dev/null
+    prometheus-blackbox-exporter util-linux chromium chromium-driver >/dev/null
 fi
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
