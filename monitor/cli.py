@@ -16,6 +16,7 @@ from pathlib import Path
 
 from monitor import __version__
 from monitor.config import Config, ConfigError, load_config
+from monitor.dates import parse_day
 from monitor.durations import parse_duration
 
 log = logging.getLogger("pantau")
@@ -62,9 +63,9 @@ def setup_logging(fmt: str, verbose: bool) -> None:
 # --- helpers -------------------------------------------------------------------------------
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a date as YYYY-MM-DD; got {text!r}") from None
+        return parse_day(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _duration(text: str) -> float:

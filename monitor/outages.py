@@ -13,6 +13,7 @@ from typing import Any
 
 from monitor.calendar import ServiceCalendar
 from monitor.config import Config
+from monitor.csv_safe import csv_safe_dict
 from monitor.ledger import Ledger
 from monitor.tracker import lost_service_seconds, service_seconds
 
@@ -144,7 +145,7 @@ def render(data: dict[str, Any], fmt: str) -> str:
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(csv_safe_dict(row) for row in rows)
         return out.getvalue()
     header = (
         f"{data['office']['name']} — outages {data['from']} .. {data['to']} ({data['timezone']})"

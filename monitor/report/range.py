@@ -8,6 +8,7 @@ from datetime import date
 
 from monitor.calendar import ServiceCalendar
 from monitor.config import Config
+from monitor.csv_safe import csv_safe_row
 from monitor.ledger import Ledger
 from monitor.outages import day_bounds
 from monitor.report.locale import Language
@@ -38,11 +39,11 @@ def render_range_csv(totals: Totals) -> str:
     writer.writerow(COLUMNS)
     for d in totals.days:
         writer.writerow(
-            [
+            csv_safe_row([
                 d.date.isoformat(), d.note or "", round(d.scheduled_seconds), round(d.lost_seconds),
                 round(d.slow_seconds), round(d.unmonitored_seconds), d.outages,
                 *(round(d.lost_by_domain.get(x, 0.0)) for x in DOMAINS),
-            ]
+            ])
         )  # fmt: skip
     return out.getvalue()
 
