@@ -101,8 +101,10 @@ def read_yaml(path: str | Path) -> Any:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
         raise YamlProblem(
-            f"line {line}: byte {exc.start + 1} is not UTF-8; save the file as UTF-8"
+            f"line {line}, column {column}: byte 0x{data[exc.start]:02X} is not UTF-8; "
+            "save the file as UTF-8"
         ) from None
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
