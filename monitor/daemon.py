@@ -169,11 +169,20 @@ class Daemon:
     # --- the pipeline: evaluate -> metrics -> state/ledger ---
     def _sink(self, result: ProbeResult) -> None:
         self.last[result.target] = result
-        self.metrics.observe_probe(result)
-        if self.tracker is not None:
-            self.tracker.observe(result)
+        # Each step is guarded on its own (issue 12): a bug in the metrics never keeps a result
+        # from the state machine, nor the other way round. The scheduler guards the whole.
+        for step in (self.metrics.observe_probe, self._observe_state):
+            try:
+                step(result)
+            except Exception:
+                log.exception("internal error handling the result of probe %s", result.target)
+                self.metrics.internal_error("sink")
         if not result.ok:
             log.debug("probe %s failed: %s (%s)", result.target, result.reason, result.message)
+
+    def _observe_state(self, result: ProbeResult) -> None:
+        if self.tracker is not None:
+            self.tracker.observe(result)
 
     async def _send_reports(self) -> None:
         if self.report_job is not None:
@@ -194,9 +203,16 @@ class Daemon:
             self.ledger.prune_samples(time.time() - SAMPLE_RETENTION_DAYS * 86400)
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
-        if self._on_event is not None:
-            self._on_event(kind, data)
-        log.info(describe_event(kind, data, self.config), extra=_plain({"event": kind, **data}))
+        # Called by the tracker in the middle of a state change: an error here must not leave
+        # that change half done, so it is logged and counted, never raised (issue 12).
+        try:
+            if self._on_event is not None:
+                self._on_event(kind, data)
+            line = describe_event(kind, data, self.config)
+            log.info(line, extra=_plain({"event": kind, **data}))
+        except Exception:
+            log.exception("internal error reporting the %s event %r", kind, data)
+            self.metrics.internal_error("sink")
 
     # --- what the web app shows ---
     def healthy(self) -> bool:

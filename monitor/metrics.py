@@ -24,6 +24,7 @@ __all__ = ["DOMAINS", "HTTP_PHASES", "LATENCY_BUCKETS", "LINK_STATES", "TARGET_S
 
 LINK_STATES = ("up", "slow", "down")
 DOMAINS = ("local", "isp", "datacenter", "dns", "unknown")
+INTERNAL_ERROR_PLACES = ("probe", "sink")
 
 
 class Metrics:
@@ -111,6 +112,17 @@ class Metrics:
             self.slow_active, self.outages, self.lost_service, self.slow_service,
             self.in_service_hours, self.unmonitored,
         ]  # fmt: skip
+        # --- Pantau's own bugs (issue 12) ---
+        self.internal_errors = Counter(
+            "pantau_internal_errors",
+            "Exceptions in Pantau's own code, by where they were caught: probe (the probe "
+            "gets reason internal) or sink (handling a probe's result). A bug, not an outage.",
+            ["where"],
+            registry=r,
+        )
+        for where in INTERNAL_ERROR_PLACES:
+            self.internal_errors.labels(where=where)
+        self.others.append(self.internal_errors)
 
     def set_office(self, office_id: str, name: str, timezone: str) -> None:
         self.office_info.labels(office=office_id, name=name, timezone=timezone).set(1)
@@ -120,6 +132,12 @@ class Metrics:
         series = self.series.get(result.target)
         if series.buckets is None or series.role != result.role or series.kind != result.kind:
             series.start_probes(result.role, result.kind)
+        if result.reason == "internal":
+            # A bug in Pantau says nothing about the target: counted, but its success gauge,
+            # latency and last-probe time stay what the last real probe said.
+            self.internal_errors.labels(where="probe").inc()
+            series.results["internal"] = series.results.get("internal", 0.0) + 1.0
+            return
         ok = result.reason is None
         series.success = 1.0 if ok else 0.0
         label = result.reason or "success"
@@ -140,6 +158,10 @@ class Metrics:
                 rtt = series.icmp_rtt if series.icmp_rtt is not None else {}
                 rtt.update(obs.rtt)
                 series.icmp_rtt = rtt
+
+    def internal_error(self, where: str) -> None:
+        """Count a bug caught at `where` (one of INTERNAL_ERROR_PLACES)."""
+        self.internal_errors.labels(where=where).inc()
 
     def probe_skipped(self, target: str) -> None:
         """Count a scheduled probe of `target` that did not run."""

@@ -177,7 +177,14 @@ class ProbeScheduler:
             return  # shutdown cancels probes in flight: their results are not needed
         finally:
             self._running.pop(target.name, None)
-        self._sink(result)
+        try:
+            self._sink(result)
+        except Exception:
+            # The guarded boundary: this task is awaited by nobody, so an error escaping here
+            # was only "Task exception was never retrieved". Each step of the sink is whole
+            # (Daemon._sink), so the next result finds the state consistent.
+            log.exception("internal error handling the result of probe %s", target.name)
+            self._metrics.internal_error("sink")
         if self._trace is not None:
             phases = result.observation.phases
             self._trace.write(
