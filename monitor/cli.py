@@ -68,6 +68,22 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def day_option(option: str) -> Callable[[str], date]:
+    """An argparse `type` for a day: a bad one is one line naming `option` and exit 1.
+
+    It raises UsageError, which argparse does not catch (it would print its usage block and
+    exit 2), so `main` reports it like every other mistake.
+    """
+
+    def parse(text: str) -> date:
+        try:
+            return parse_day(text)
+        except ValueError as exc:
+            raise UsageError(f"{option}: {exc}") from None
+
+    return parse
+
+
 def _duration(text: str) -> float:
     try:
         return parse_duration(text)
@@ -201,8 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
         "-c", "--config", default=DEFAULT_CONFIG, help=f"YAML config (default {DEFAULT_CONFIG})"
     )
     span = argparse.ArgumentParser(add_help=False)
-    span.add_argument("--from", dest="date_from", type=_date, help="first day, YYYY-MM-DD")
-    span.add_argument("--to", dest="date_to", type=_date, help="last day (inclusive)")
+    span.add_argument(
+        "--from", dest="date_from", type=day_option("--from"), help="first day, YYYY-MM-DD"
+    )
+    span.add_argument("--to", dest="date_to", type=day_option("--to"), help="last day (inclusive)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", parents=[with_config], help="run the monitor daemon")
@@ -248,7 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:  # from a `type=` such as day_option: one line, not a usage block
+        print(f"pantau: {exc}", file=sys.stderr)
+        return 1
     setup_logging(args.log_format, args.verbose)
     from monitor.daemon import StartupError
 
@@ -265,4 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m monitor.cli` runs this file as __main__; monitor.report.cli imports it again as
+    # monitor.cli, whose UsageError is another class. Run that module's main so one class is
+    # raised and caught (a `report` date mistake was a traceback, not one line).
+    from monitor.cli import main as _main
+
+    sys.exit(_main())
