@@ -55,7 +55,10 @@ def compile_body_regex(pattern: str) -> Any:
 
 
 def _search(pattern: str, body: bytes, charset: str) -> bool:
-    text = body.decode(charset, errors="replace")
+    try:
+        text = body.decode(charset, errors="replace")
+    except LookupError:  # the server named a charset Python does not know: read it as UTF-8
+        text = body.decode("utf-8", errors="replace")
     return compile_body_regex(pattern).search(text) is not None
 
 
