@@ -93,8 +93,7 @@ def _check_host(value: str) -> str:
             check_dns_name(value)
         except ValueError:
             raise ValueError(
-                f"must be a host name or IP address (e.g. 10.0.0.1 or dc.example.id); "
-                f"got {value!r}"
+                f"must be a host name or IP address (e.g. 10.0.0.1 or dc.example.id); got {value!r}"
             ) from None
     return value
 

@@ -67,4 +67,3 @@ def between(low: float, high: float) -> AfterValidator:
         return seconds
 
     return AfterValidator(check)
-

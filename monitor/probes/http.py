@@ -17,6 +17,7 @@ from monitor.probes.http_trace import PhaseTrace, TracedResponse
 from monitor.probes.result import Observation, ProbeFailure
 from monitor.probes.wire_clock import measuring
 
+
 @lru_cache(maxsize=64)
 def _ssl_context(verify: bool, ca_file: Path | None) -> ssl.SSLContext | bool:
     if not verify:
