@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import ssl
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -27,6 +26,7 @@ from pydantic_core import ErrorDetails
 from monitor.calendar import ServiceHoursConfig
 from monitor.config_yaml import YamlProblem, read_yaml
 from monitor.durations import Duration, between, format_duration
+from monitor.pem import check_ca_file
 from monitor.report.config import ReportConfig
 
 Role = Literal["local", "isp", "internet", "datacenter"]
@@ -193,7 +193,7 @@ class HttpTarget(_Target):
     # A tuple, and one shared default: a fresh list(range(200, 400)) per target cost ~6 KB
     # each (the ints above 256 are not cached), 6 MB per 1,000 targets.
     expect_status: tuple[Annotated[int, Field(ge=100, le=599)], ...] = Field(
-        default=DEFAULT_EXPECT_STATUS, min_length=1
+        default=DEFAULT_EXPECT_STATUS, min_length=1, max_length=500
     )
     body_regex: str | None = Field(None, min_length=1, max_length=4096)
     tls_verify: bool = True
@@ -239,24 +239,7 @@ class HttpTarget(_Target):
                 raise ValueError(str(exc)) from None
         return value
 
-    @field_validator("tls_ca_file")
-    @classmethod
-    def _ca_file(cls, value: Path | None) -> Path | None:
-        if value is None:
-            return value
-        if not value.is_file():
-            raise ValueError(
-                f"no such file {str(value)!r}; give the path of the CA certificate (PEM) "
-                "that signed the server's certificate"
-            )
-        try:
-            ssl.create_default_context(cafile=str(value))
-        except (ssl.SSLError, OSError, ValueError) as exc:
-            raise ValueError(
-                f"cannot load {str(value)!r} as PEM CA certificates ({exc.__class__.__name__}); "
-                "give a file with -----BEGIN CERTIFICATE----- blocks"
-            ) from None
-        return value
+    _ca_file = field_validator("tls_ca_file")(classmethod(lambda cls, v: check_ca_file(v)))
 
     @field_validator("headers")
     @classmethod
@@ -266,10 +249,10 @@ class HttpTarget(_Target):
                 raise ValueError(
                     f"header name {name!r} must be letters, digits and '-' (e.g. X-Office)"
                 )
-            if any(c in text for c in "\r\n\0"):
+            if any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in text):
                 raise ValueError(
-                    f"header {name!r}: the value must be one line, without CR, LF or NUL; "
-                    f"got {text!r}"
+                    f"header {name!r}: the value must be one line, without CR, LF, NUL or "
+                    f"other control characters; got {text!r}"
                 )
         return value
 
