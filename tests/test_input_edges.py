@@ -55,6 +55,20 @@ def test_check_refuses_every_bad_fixture_one_line_per_problem(
     assert "Traceback" not in err
 
 
+def test_run_refuses_the_huge_interval_before_allocating_anything() -> None:
+    """`interval: 100000000000h` once passed, and `pantau run` grew to 24 GB; now a real
+    `pantau run` process stops at the config with one line and exit 1."""
+    path = FIXTURES / "bad" / "interval-too-long.yaml"
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "run", "-c", str(path)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert (
+        done.stderr == f"{path}: targets[0].interval: must be at most 744h; got '100000000000h'\n"
+    )
+
+
 def test_a_merge_key_may_override_what_it_merges(tmp_path: Path) -> None:
     """Duplicate keys are refused, but `<<: *base` then a key of one's own is not a duplicate."""
     path = tmp_path / "pantau.yaml"
