@@ -90,6 +90,28 @@ def test_a_one_ms_interval_and_a_huge_one_are_refused() -> None:
                           "targets": [target]})  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("field", "count", "message"),
+    [
+        ("targets", 10_001, "targets: List should have at most 10000 items"),
+        ("headers", 51, "targets[0].headers: Dictionary should have at most 50 items"),
+        ("expect", 101, "targets[0].expect: List should have at most 100 items"),
+    ],
+)
+def test_counts_have_bounds(field: str, count: int, message: str) -> None:
+    dns = {"name": "t", "role": "isp", "kind": "dns", "server": "127.0.0.1", "query": "a.id"}
+    http = {"name": "t", "role": "isp", "kind": "http", "url": "http://127.0.0.1/"}
+    if field == "targets":
+        targets = [{**dns, "name": f"t{i}"} for i in range(count)]
+    elif field == "headers":
+        targets = [{**http, "headers": {f"X-H{i}": "v" for i in range(count)}}]
+    else:
+        targets = [{**dns, "expect": [f"10.0.0.{i % 250}" for i in range(count)]}]
+    with pytest.raises(ConfigError) as info:
+        parse_config({"office": {"name": "X"}, "targets": targets})
+    assert any(p.startswith(message) for p in info.value.problems), info.value.problems
+
+
 # --- nothing allocates in proportion to an interval ------------------------------------------
 def test_a_long_interval_costs_no_memory_per_second_of_it() -> None:
     """`interval: 1000h` built 3.6 million slot lists (320 MB) before the first probe."""
