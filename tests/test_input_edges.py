@@ -8,12 +8,15 @@ import csv
 import io
 import subprocess
 import sys
+import tempfile
 import tracemalloc
 from pathlib import Path
 
 import aiohttp
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor import schedule
 from monitor.cli import main
@@ -239,3 +242,42 @@ def test_report_range_csv_neutralizes_a_calendar_name(
     assert main([*args, "-c", str(path)]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [row["note"] for row in rows] == ["'" + FORMULA] * 2
+
+
+# --- whatever the file holds: a config, or one line per problem ------------------------------
+YAMLISH = st.text(alphabet="{}[]:-,&*!|>?<% \n\tab0'\"#@`\\\x07\x00é", max_size=200)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(max_size=200), YAMLISH.map(str.encode)))
+def test_no_file_content_gives_a_traceback(content: bytes) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "pantau.yaml"
+        path.write_bytes(content)
+        try:
+            load_config(path)
+        except ConfigError as exc:
+            assert exc.problems and all("\n" not in p and p for p in exc.problems), exc.problems
+
+
+ANY_VALUE = st.one_of(
+    st.text(max_size=40), st.integers(), st.floats(), st.none(), st.booleans(),
+    st.lists(st.text(max_size=5), max_size=3),
+)  # fmt: skip
+FIELDS = (
+    "url", "host", "port", "query", "server", "interval", "timeout", "count", "spacing",
+    "body_regex", "headers", "expect", "tls_ca_file", "expect_status", "slow_latency",
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(("http", "tcp", "icmp", "dns")),
+    st.dictionaries(st.sampled_from(FIELDS), ANY_VALUE, max_size=4),
+)
+def test_no_field_value_gives_a_traceback(kind: str, fields: dict[str, object]) -> None:
+    target = {"name": "t", "role": "datacenter", "kind": kind, **fields}
+    try:
+        parse_config({"office": {"name": "X"}, "targets": [target]})
+    except ConfigError as exc:
+        assert exc.problems and all("\n" not in p and p for p in exc.problems), exc.problems
