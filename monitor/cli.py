@@ -84,11 +84,16 @@ def day_option(option: str) -> Callable[[str], date]:
     return parse
 
 
-def _duration(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def duration_option(option: str) -> Callable[[str], float]:
+    """An argparse `type` for a duration: a bad one is one line naming `option` and exit 1."""
+
+    def parse(text: str) -> float:
+        try:
+            return parse_duration(text)
+        except ValueError as exc:
+            raise UsageError(f"{option}: {exc}") from None
+
+    return parse
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -235,7 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
         "icmp://host, dns://server[:port]/name[?type=AAAA]. Exit 0 on success, 1 on failure.",
     )
     p.add_argument("target")
-    p.add_argument("--timeout", type=_duration, default=5.0, help="e.g. 5s (default)")
+    p.add_argument(
+        "--timeout", type=duration_option("--timeout"), default=5.0, help="e.g. 5s (default)"
+    )
     p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_probe)
@@ -244,7 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="run Pantau against a simulated office network on 127.0.0.1",
     )
-    p.add_argument("--duration", type=_duration, default=None, help="stop after e.g. 60s")
+    p.add_argument(
+        "--duration", type=duration_option("--duration"), default=None, help="stop after e.g. 60s"
+    )
     p.add_argument("--listen", default="127.0.0.1:9470", help="metrics address")
     p.add_argument("--db", default=None, help="ledger file (default: a temporary file)")
     p.set_defaults(func=cmd_demo)

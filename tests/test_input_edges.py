@@ -183,6 +183,18 @@ def test_a_date_the_calendar_cannot_handle_is_one_line(
     assert err.startswith(f"pantau: {args[-2]}: must be a date as YYYY-MM-DD")
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["probe", "tcp://127.0.0.1:1", "--timeout", "100000000000h"], ["demo", "--duration", "10"]],
+)
+def test_a_bad_duration_option_is_one_line(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"pantau: {args[-2]}: "), err
+
+
 def test_python_m_monitor_cli_reports_a_report_date_in_one_line(tmp_path: Path) -> None:
     """Run as __main__, monitor.cli and monitor.report.cli once had two UsageError classes."""
     path = write_config(tmp_path)
