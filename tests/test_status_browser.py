@@ -88,6 +88,8 @@ class Sim:
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 def _config(sim: Sim, port: int, db: Path, **extra: Any) -> dict[str, Any]:
@@ -237,7 +239,7 @@ def test_status_page_in_a_browser(browser: Any, tmp_path: Path) -> None:
         assert page["headline"] == ID.status_headline["down/datacenter"]
         assert "bukan di kantor ini" in page["text"]
         assert ID.status_recovery in page["text"]
-        assert re.search(r"sejak pukul \d\d:\d\d", page["text"])
+        assert re.search(r"Sejak pukul \d\d:\d\d", page["text"])
 
         sim.set(http="ok")
         shows("up-again", "up", ("up", None))

@@ -97,7 +97,7 @@ def test_every_link_state_has_its_sentence_and_tone(config: Config) -> None:
         assert words in view["headline"], view
         if state == "down":
             assert "Perkiraan pulih: belum diketahui" in view["lines"]
-            assert "sejak pukul 09:41" in view["lines"]
+            assert "Sejak pukul 09:41" in view["lines"]
         else:
             assert "Perkiraan pulih: belum diketahui" not in view["lines"]
     datacenter = _view(config, Live("down", "datacenter", since, True), now)
@@ -106,7 +106,7 @@ def test_every_link_state_has_its_sentence_and_tone(config: Config) -> None:
 
 def test_an_outage_from_an_earlier_day_names_the_day(config: Config) -> None:
     view = _view(config, Live("down", "datacenter", at(26, "15:10"), True), at(27, "08:00"))
-    assert "sejak Kamis, 26 November 2026 pukul 15:10" in view["lines"]
+    assert "Sejak Kamis, 26 November 2026 pukul 15:10" in view["lines"]
 
 
 def test_closed_states_name_the_holiday_or_the_next_opening(config: Config) -> None:
@@ -180,6 +180,15 @@ def test_bars_in_the_view_add_up_to_the_scheduled_time(config: Config) -> None:
     assert shown["lost"] + shown["available"] + shown["unmonitored"] + shown["later"] == 27000
     assert shown["label"] == "Jum 27/11" and shown["text"] == "hilang 1 jam 25 menit"
     assert view["lost_today"]["value"] == "1 jam 25 menit"
+    texts = {
+        DayBar(FRIDAY, 27000.0, 0.0, 0.0, 0.0): "tanpa gangguan",
+        DayBar(FRIDAY, 27000.0, 0.0, 27000.0, 0.0): "tidak terpantau",
+        DayBar(FRIDAY, 27000.0, 0.0, 0.0, 27000.0): "belum berjalan",
+        DayBar(FRIDAY, 27000.0, 30.0, 26970.0, 0.0): "hilang 30 detik",
+    }
+    for day, text in texts.items():
+        shown = _view(config, UP, at(27, "17:00"), Week(FRIDAY, 0.0, (day,)))
+        assert shown["days"]["bars"][0]["text"] == text
 
 
 def test_the_board_reads_the_ledger_at_most_every_few_seconds(config: Config) -> None:

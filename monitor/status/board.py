@@ -76,7 +76,8 @@ def service_week(ledger: Ledger, calendar: ServiceCalendar, config: Config, now:
         gaps=tuple(ledger.gaps(start, end)),
         samples=(),
         last_seen=ledger.last_seen(),
-        first_seen=ledger.first_seen(),
+        # No heartbeat yet (a new ledger, before the first known state): nothing was watched.
+        first_seen=ledger.first_seen() or now,
     )
     by_date = {d.date: d for d in range_totals(data, calendar, config, first, today, now).days}
     bars = []
@@ -125,6 +126,7 @@ class Words(Protocol):
     status_days: str
     status_legend: dict[str, str]
     status_day_lost: str
+    status_day_ok: str
     status_updated: str
     status_targets: str
     status_roles: dict[str, str]
@@ -248,6 +250,15 @@ def build_view(
 
 
 def _bar(bar: DayBar, words: Words, fmt: Formatter) -> dict[str, Any]:
+    # A day nobody watched must not read "0 minutes lost": that would look like a good day.
+    if bar.lost > 0:
+        text = words.status_day_lost.format(lost=fmt.duration(bar.lost))
+    elif bar.available > 0:
+        text = words.status_day_ok
+    elif bar.unmonitored > 0:
+        text = words.status_legend["unmonitored"]
+    else:
+        text = words.status_legend["later"]
     return {
         "date": bar.date.isoformat(),
         "label": fmt.weekday_abbr(bar.date),
@@ -256,7 +267,7 @@ def _bar(bar: DayBar, words: Words, fmt: Formatter) -> dict[str, Any]:
         "available": round(bar.available),
         "unmonitored": round(bar.unmonitored),
         "later": round(bar.later),
-        "text": words.status_day_lost.format(lost=fmt.duration(bar.lost)),
+        "text": text,
     }
 
 
@@ -284,20 +295,23 @@ class StatusBoard:
         self._body_at = 0.0
         self._week: Week | None = None
         self._week_at = 0.0
+        self._week_key: tuple[object, ...] = ()
         self.builds = 0
         self.week_reads = 0
 
     def view(self) -> dict[str, Any]:
-        """A fresh view-model (reads the ledger only when its figures are over 5 s old)."""
-        now, mono = self._wall(), self._monotonic()
+        """A fresh view-model; the ledger is re-read after 5 s or a change of state."""
+        now, mono, live = self._wall(), self._monotonic(), self._live()
         today = datetime.fromtimestamp(now, self.config.office.zone).date()
+        # A state change re-reads at once, so the figures never lag the headline.
+        key = (today, live.state, live.domain, live.since)
         week = self._week
-        if week is None or mono - self._week_at >= WEEK_MAX_AGE or week.today != today:
+        if week is None or mono - self._week_at >= WEEK_MAX_AGE or key != self._week_key:
             week = self._week = self._week_fn(now)
-            self._week_at = mono
+            self._week_at, self._week_key = mono, key
             self.week_reads += 1
         self.builds += 1
-        return build_view(self._live(), week, self.config, self.calendar, self.words, now)
+        return build_view(live, week, self.config, self.calendar, self.words, now)
 
     def body(self) -> bytes:
         """The JSON body, rebuilt at most once per BODY_MAX_AGE seconds."""
