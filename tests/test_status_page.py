@@ -290,3 +290,26 @@ def test_the_indonesian_words_have_no_english_and_both_lists_have_the_same_keys(
             assert type(mine) is type(theirs), name
             if isinstance(mine, dict):
                 assert mine.keys() == theirs.keys(), name
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_every_banner_colour_has_high_contrast_and_the_script_has_no_words() -> None:
+    static = Path(__file__).parents[1] / "monitor" / "status" / "static"
+    css = (static / "status.css").read_text()
+    banners = dict(re.findall(r"\.tone-([a-z]+) \{ background: (#[0-9a-f]{6});", css))
+    assert set(banners) >= {"ok", "down", "slow", "closed", "stale"}, banners
+    for tone, background in banners.items():
+        text = "#111111" if tone == "slow" else "#ffffff"
+        light, dark = sorted((_luminance(background), _luminance(text)), reverse=True)
+        ratio = (light + 0.05) / (dark + 0.05)
+        assert ratio >= 7, f"{tone}: {ratio:.1f}:1 is below WCAG AAA (7:1)"
+    script = (static / "status.js").read_text()
+    for text in _module_strings("id") + _module_strings("en"):
+        words = text.split("{")[0].strip()
+        if len(words.split()) >= 2:
+            assert words not in script, f"the script must take its words from status.json: {words}"
