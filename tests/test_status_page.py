@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -313,3 +314,28 @@ def test_every_banner_colour_has_high_contrast_and_the_script_has_no_words() -> 
         words = text.split("{")[0].strip()
         if len(words.split()) >= 2:
             assert words not in script, f"the script must take its words from status.json: {words}"
+
+
+def test_a_ledger_that_cannot_be_read_leaves_the_headline_live(
+    config: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = {"mono": 0.0}
+    weeks = [Week(FRIDAY, 600.0, ())]
+
+    def week(now: float) -> Week:
+        if not weeks:
+            raise sqlite3.OperationalError("database is locked")
+        return weeks.pop()
+
+    live = {"now": UP}
+    calendar = ServiceCalendar(config.service_hours, config.office.zone)
+    board = StatusBoard(
+        config, calendar, ID, lambda: live["now"], week, lambda: at(27, "10:00"),
+        lambda: clock["mono"],
+    )  # fmt: skip
+    assert board.view()["lost_today"]["value"] == "10 menit"
+    live["now"] = Live("down", "isp", at(27, "09:59"), True)
+    view = board.view()
+    assert view["headline"] == ID.status_headline["down/isp"]
+    assert view["lost_today"]["value"] == "10 menit"  # the last figures read
+    assert "cannot read the ledger" in caplog.text

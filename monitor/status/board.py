@@ -10,6 +10,8 @@ second at most, and a state change reaches every screen within BODY_MAX_AGE + PO
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ WEEK_MAX_AGE = 5.0
 STALE_AFTER_SECONDS = 8.0
 """With no successful fetch for this long the page says its data is stale (3 polls missed)."""
 WEEK_DAYS = 7
+log = logging.getLogger("pantau")
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,9 +310,15 @@ class StatusBoard:
         key = (today, live.state, live.domain, live.since)
         week = self._week
         if week is None or mono - self._week_at >= WEEK_MAX_AGE or key != self._week_key:
-            week = self._week = self._week_fn(now)
             self._week_at, self._week_key = mono, key
             self.week_reads += 1
+            try:
+                week = self._week = self._week_fn(now)
+            except (sqlite3.Error, OSError) as exc:
+                # The headline is live and must not go with the ledger; /healthz says why.
+                log.warning("status page: cannot read the ledger (%s); figures kept", exc)
+                if week is None or week.today != today:
+                    week = Week(today, 0.0, ())
         self.builds += 1
         return build_view(live, week, self.config, self.calendar, self.words, now)
 
