@@ -142,12 +142,19 @@ def test_the_view_is_english_when_configured_and_names_targets_only_when_asked(
     data["status_page"] = {"language": "en", "show_targets": True, "notice": "Loket 3 buka."}
     config = parse_config(data)
     calendar = ServiceCalendar(config.service_hours, config.office.zone)
-    live = Live("down", "isp", at(27, "09:00"), True, (("isp-gw", "isp", "down"),))
+    targets = (
+        ("lan-gw", "local", "up"),
+        ("dc", "datacenter", "unknown"),
+        ("isp-gw", "isp", "down"),
+    )
+    live = Live("down", "isp", at(27, "09:00"), True, targets)
     view = build_view(live, NO_WEEK, config, calendar, EN, at(27, "10:00"))
     assert view["headline"] == EN.status_headline["down/isp"]
     assert "Expected recovery: not known yet" in view["lines"]
-    assert view["targets"]["items"] == [
-        {"name": "isp-gw", "role": "ISP", "state": "down", "text": "down"}
+    assert view["targets"]["items"] == [  # trouble first: a long list is cut on screen
+        {"name": "isp-gw", "role": "ISP", "state": "down", "text": "down"},
+        {"name": "dc", "role": "data center", "state": "unknown", "text": "not known yet"},
+        {"name": "lan-gw", "role": "office network", "state": "up", "text": "normal"},
     ]
     assert view["notice"] == "Loket 3 buka."
     hidden = _view(make_config(tmp_path), live, at(27, "10:00"))

@@ -13,6 +13,7 @@ import json
 import logging
 import sqlite3
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -35,6 +36,7 @@ WEEK_MAX_AGE = 5.0
 STALE_AFTER_SECONDS = 8.0
 """With no successful fetch for this long the page says its data is stale (3 polls missed)."""
 WEEK_DAYS = 7
+_SEVERITY = defaultdict(lambda: 2, {"down": 0, "slow": 1, "up": 3})
 log = logging.getLogger("pantau")
 
 
@@ -246,7 +248,8 @@ def build_view(
                     "state": state,
                     "text": words.status_target_states.get(state, state),
                 }
-                for name, role, state in live.targets
+                # Trouble first: a long list is cut on screen, never a failing target.
+                for name, role, state in sorted(live.targets, key=lambda t: _SEVERITY[t[2]])
             ],
         }
     return view

@@ -55,7 +55,7 @@
 
     var notice = byId("notice");
     notice.hidden = !data.notice;
-    notice.textContent = data.notice || "";
+    setText("notice-text", data.notice || "");
     setText("hours-label", data.hours.label);
     setText("hours", data.hours.value);
     setText("lost-label", data.lost_today.label);
