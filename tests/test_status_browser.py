@@ -186,6 +186,7 @@ def _page(driver: Any) -> dict[str, Any]:
         const root = document.documentElement, banner = document.getElementById("banner");
         return {
           headline: document.getElementById("headline").innerText,
+          clock: document.getElementById("clock").innerText,
           text: document.body.innerText,
           state: banner.dataset.state,
           marker: window.pantauTestMarker === 1,
@@ -237,6 +238,9 @@ def test_status_page_in_a_browser(browser: Any, tmp_path: Path) -> None:
 
         page = shows("up", "up", ("up", None))
         assert page["headline"] == ID.status_headline["up"]
+        office_now = datetime.now(ZoneInfo(ZONE))
+        assert re.fullmatch(r"\d\d:\d\d", page["clock"]), page["clock"]
+        assert page["clock"] in {f"{office_now - timedelta(minutes=m):%H:%M}" for m in (0, 1)}
         assert "Perekaman data tetap dilayani di loket 3." in page["text"]
 
         sim.set(http="down")

@@ -20,6 +20,9 @@
   var body = document.body;
   var view = JSON.parse(document.getElementById("initial").textContent);
   var lastOk = performance.now();
+  // The clock shows the daemon's time, carried on by the monotonic clock: a TV stick without
+  // NTP must not show the office a wrong time.
+  var serverAt = view.generated_at * 1000;
   var shownStale = null;
 
   function byId(id) { return document.getElementById(id); }
@@ -30,7 +33,11 @@
   }
 
   function items(id, list, build) {
+    // Rebuilt only when it changed: no flicker, and a screen reader is not told it again.
     var node = byId(id);
+    var key = JSON.stringify(list);
+    if (node.dataset.key === key) { return; }
+    node.dataset.key = key;
     node.textContent = "";
     list.forEach(function (entry) { node.appendChild(build(entry)); });
   }
@@ -120,6 +127,7 @@
       .then(function (data) {
         view = data;
         lastOk = performance.now();
+        serverAt = data.generated_at * 1000;
         render(view, false);
       })
       .catch(function () { /* the staleness check below says so on screen */ })
@@ -134,7 +142,8 @@
   });
 
   function tick() {
-    setText("clock", clock.format(new Date()).replace(".", ":"));
+    var now = new Date(serverAt + performance.now() - lastOk);
+    setText("clock", clock.format(now).replace(".", ":"));
     var stale = isStale();
     if (stale !== shownStale) { render(view, stale); }
   }
