@@ -11,12 +11,14 @@ under tests/artifacts/status/ and the measured update delays in delays.json ther
 
 from __future__ import annotations
 
+import http.server
 import json
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -198,6 +200,40 @@ def _page(driver: Any) -> dict[str, Any]:
     )
 
 
+def _reloads_after_an_upgrade(browser: Any, base: str) -> None:
+    """A screen whose status.json comes from a newer Pantau reloads the page by itself."""
+    files = {path: urllib.request.urlopen(base + path, timeout=5).read()
+             for path in ("/", "/status.json", "/status/static/status.js",
+                          "/status/static/status.css")}  # fmt: skip
+    newer = json.loads(files["/status.json"]) | {"version": "99.0.0"}
+    files["/status.json"] = json.dumps(newer).encode()
+    loads: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0]
+            loads.append(path)
+            body = files.get(path, b"")
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        browser.get(f"http://127.0.0.1:{server.server_address[1]}/")
+        _until(lambda: loads.count("/") >= 2, 20, "the page to reload itself")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
 def test_status_page_in_a_browser(browser: Any, tmp_path: Path) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     sim = Sim(tmp_path)
@@ -291,6 +327,7 @@ def test_status_page_in_a_browser(browser: Any, tmp_path: Path) -> None:
         assert page["headline"] == ID.status_headline["closed_today"]
         assert "Hari libur: Hari Libur Uji" in page["text"]
         assert "Layanan buka kembali" in page["text"]
+        _reloads_after_an_upgrade(browser, daemon.base)
     finally:
         (ARTIFACTS / "delays.json").write_text(json.dumps(delays, indent=1) + "\n")
         daemon.stop()

@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from monitor import __version__
 from monitor.calendar import ServiceCalendar
 from monitor.config import Config, ConfigError, parse_config
 from monitor.ledger import Ledger
@@ -265,6 +266,7 @@ async def test_the_daemon_serves_the_page_its_json_and_static_files() -> None:
     view = json.loads(raw)
     assert view["tone"] == "ok" and view["headline"] == "Layanan berjalan normal"
     assert len(raw) < 4096  # several screens poll it
+    assert view["version"] == __version__  # a screen reloads itself after an upgrade
     assert "Layanan berjalan normal" in home and home == status
     assert "Layar &lt;Antrean&gt;" in home and "<Antrean>" not in home
     assert "Loket 3 \\u003cbuka>" in home and "Loket 3 <buka>" not in home

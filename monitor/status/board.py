@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
+from monitor import __version__
 from monitor.calendar import ServiceCalendar
 from monitor.config import Config
 from monitor.ledger import Ledger
@@ -236,6 +237,7 @@ def build_view(
         },
         "generated_at": round(now, 3),
         "poll_seconds": POLL_SECONDS,
+        "version": __version__,
         "stale_after_seconds": STALE_AFTER_SECONDS,
     }
     if page.show_targets:

@@ -125,6 +125,11 @@
         return response.json();
       })
       .then(function (data) {
+        if (data.version !== view.version) {
+          // Pantau was upgraded: an unattended screen takes the new page by itself.
+          window.location.reload();
+          return;
+        }
         view = data;
         lastOk = performance.now();
         serverAt = data.generated_at * 1000;
