@@ -298,7 +298,8 @@ class StatusPage(_Model):
     show_targets: bool = False
     """Show each target's name and state (off: a public page names no internal hosts)."""
     kiosk: bool = False
-    """Full-screen kiosk layout for every screen (also per screen with `?kiosk=1`)."""
+    """Kiosk layout (no mouse cursor) on every screen; per screen: `?kiosk=1`. Full screen is
+    the browser's part: `chromium --kiosk URL`."""
 
 
 class Config(_Model):
