@@ -4,14 +4,15 @@ Python's `re` backtracks: `^(x|xx)*y` on 28 x's took 0.2 s here and grows 1.6-fo
 character (about a minute at 40), and it ran on the event loop, which froze the whole daemon
 (no /metrics, SIGTERM ignored). RE2 refuses the few features that need backtracking
 (backreferences, lookaround), and `pantau check` says so. Measured on this machine: the slowest
-pattern we tried (`.*SIAK OK`) takes 7 ms on a full 1 MiB body, under 0.5 ms on 64 KiB; bodies
-larger than BODY_INLINE are matched in a worker thread (RE2 releases the GIL: the loop kept
-ticking every 17 ms or better during a 4 s match).
+pattern we tried (`.*SIAK OK`) takes 7 ms on a full 1 MiB body. Every match runs in a worker
+thread, never on the event loop (RE2 releases the GIL: the loop kept ticking every 17 ms or
+better during a 4 s match); the hand-off costs far less than the worst small match below.
 
 Linear is not the same as cheap: when RE2's DFA would need too many states it falls back to
 simulating the pattern, at a cost per body byte that grows with the compiled program. On 1 MiB
 of random a/b text, `a[ab]{20}c` (program size 26) took 0.7 s, `a[ab]{200}c` (206) 2.4 s and
-`(a|b){1000}c` (3005) 89 s. Patterns above MAX_PROGRAM are refused; real checks are 10 to 40
+`(a|b){1000}c` (3005) 89 s; even 4 KiB took 28 ms with a fresh pattern of size 196. Patterns
+above MAX_PROGRAM are refused; real checks are 10 to 40
 (`SIAK OK` 11, `(?i)<title>\\s*SIAK.*</title>` 39).
 """
 
@@ -24,7 +25,6 @@ from typing import Any
 import re2
 
 BODY_LIMIT = 1 << 20  # the probe reads (and matches) at most the first 1 MiB of a body
-BODY_INLINE = 64 << 10  # bodies up to this size are matched on the loop: < 0.5 ms
 _MAX_MEM = 8 << 20  # RE2's budget for one compiled pattern
 MAX_PROGRAM = 200  # compiled size; see the module docstring for what a larger one cost
 
@@ -79,7 +79,5 @@ def _search(pattern: str, body: bytes, charset: str) -> bool:
 
 
 async def body_matches(pattern: str, body: bytes, charset: str) -> bool:
-    """Whether `pattern` occurs in `body`; a large body is matched off the event loop."""
-    if len(body) <= BODY_INLINE:
-        return _search(pattern, body, charset)
+    """Whether `pattern` occurs in `body`, decided in a worker thread, off the event loop."""
     return await asyncio.to_thread(_search, pattern, body, charset)
