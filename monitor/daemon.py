@@ -30,6 +30,7 @@ from monitor.probes.result import ProbeResult
 from monitor.schedule import ProbeScheduler
 from monitor.tracker import LinkTracker
 from monitor.web import make_app
+from monitor.webfront import WebFront
 
 if TYPE_CHECKING:
     from monitor.report.job import ReportJob
@@ -76,6 +77,7 @@ class Daemon:
         self._runner: web.AppRunner | None = None
         self.report_job: ReportJob | None = None
         self.port: int | None = None
+        self.web_front: WebFront | None = None
 
     async def __aenter__(self) -> Daemon:
         await self.start()
@@ -107,11 +109,18 @@ class Daemon:
             self.report_job = ReportJob(config, self.ledger, self.calendar)
         self.tracker = LinkTracker(config, self.calendar, self.ledger, self.metrics, self._event)
         self.tracker.resume(self.clock.wall())
+        self.web_front = WebFront(config.web)  # ConfigError for a bad web config file
         app = make_app(self.metrics, self.status, self.healthy, self.outages)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self.web_front.install(app)
+        # The front's guard closes idle connections; aiohttp's own keep-alive timer (75 s by
+        # default) only backs it up, so it must not fire first.
+        keepalive = max(75.0, 2 * config.web.idle_timeout)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, keepalive_timeout=keepalive
+        )
         await self._runner.setup()
         host, port = config.listen_host_port
-        site = web.TCPSite(self._runner, host, port, reuse_address=True)
+        site = self.web_front.site(self._runner, host, port)
         try:
             await site.start()
         except OSError as exc:
@@ -140,8 +149,8 @@ class Daemon:
         self.tracker.flush(self.clock.wall())  # sets pantau_in_service_hours at once
         self.scheduler.start()
         log.info(
-            "pantau started: office %s, %d targets, listening on http://%s:%d/metrics",
-            config.office.name, len(config.targets), host, self.port,
+            "pantau started: office %s, %d targets, listening on %s://%s:%d/metrics",
+            config.office.name, len(config.targets), self.web_front.scheme, host, self.port,
         )  # fmt: skip
 
     async def stop(self) -> None:
