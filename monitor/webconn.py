@@ -19,20 +19,47 @@ One timer for all connections checks them a few times per the shortest deadline.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import socket
 import ssl
+import struct
+import termios
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# struct tcp_info (linux/tcp.h): tcpi_bytes_acked, a u64 at offset 120 (Linux 4.1+), counts what
+# the peer has acknowledged: the one sign that a response really moves. The size of the write
+# buffer alone is not: it also grows while a handler adds events nobody reads.
+_BYTES_ACKED = struct.Struct("=Q")
+_ACKED_OFFSET, _TCP_INFO_LEN = 120, 128
+
+
+_INT = struct.Struct("i")
+
+
+def _kernel_progress(transport: asyncio.BaseTransport) -> tuple[int, int | None]:
+    """(bytes in the kernel's send queue not yet acknowledged, bytes acknowledged so far)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return 0, None
+    try:
+        queued = _INT.unpack(fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, bytes(4)))[0]
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_LEN)
+    except (OSError, AttributeError, ValueError):
+        return 0, None
+    if len(info) < _TCP_INFO_LEN:
+        return queued, None
+    return queued, int(_BYTES_ACKED.unpack_from(info, _ACKED_OFFSET)[0])
 
 
 class _Watched(asyncio.Protocol):
     """Stands in front of one aiohttp RequestHandler and records what its connection does."""
 
-    __slots__ = ("_guard", "busy", "head_since", "idle_since", "inner", "last_size", "moved",
-                 "served", "transport")  # fmt: skip
+    __slots__ = ("_guard", "busy", "head_since", "idle_since", "inner", "last_acked",
+                 "last_size", "moved", "served", "transport")  # fmt: skip
 
     def __init__(self, guard: ConnectionGuard, inner: asyncio.Protocol) -> None:
         self._guard = guard
@@ -43,6 +70,7 @@ class _Watched(asyncio.Protocol):
         self.head_since: float | None = None  # first byte of a request head not yet handled
         self.idle_since = 0.0
         self.last_size = 0  # the transport's write buffer at the last check
+        self.last_acked: int | None = None  # the kernel's count of bytes the peer acknowledged
         self.moved = 0.0  # when the write buffer last changed or was empty
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -92,6 +120,7 @@ class ConnectionGuard:
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.closed = {"header": 0, "idle": 0, "write": 0}  # connections ended, by rule
+        self.dropped_bytes = 0  # response bytes thrown away with stalled connections
 
     @property
     def open_connections(self) -> int:
@@ -141,19 +170,30 @@ class ConnectionGuard:
                 continue
             self.closed[rule] += 1
             transport = watched.transport
-            if transport is not None:
-                # A stalled writer is aborted (its buffer dropped); the others close politely.
-                transport.abort() if rule == "write" else transport.close()
+            if transport is not None and rule == "write":
+                self.dropped_bytes += transport.get_write_buffer_size()
+                transport.abort()  # its buffer dropped: nobody will read it
+            elif transport is not None:
+                transport.close()
             self.remove(watched)
         self._timer = self._loop.call_later(self.tick, self._sweep)
 
     def _broken_rule(self, w: _Watched, now: float) -> str | None:
         transport = w.transport
         size = transport.get_write_buffer_size() if transport is not None else 0
-        if size == 0 or size != w.last_size:
+        pending = size
+        if transport is not None and (w.busy or size):
+            # The kernel may hold a stalled response too (its send buffer grows to MBs): what
+            # counts is whether the peer acknowledges anything.
+            queued, acked = _kernel_progress(transport)
+            pending += queued
+            if acked is not None and acked != w.last_acked:
+                w.moved = now
+                w.last_acked = acked
+        if pending == 0 or size < w.last_size:
             w.moved = now
         w.last_size = size
-        if size and now - w.moved >= self.write_timeout:
+        if pending and now - w.moved >= self.write_timeout:
             return "write"
         if w.busy or size:
             return None

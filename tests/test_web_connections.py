@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 from monitor.config import WebSettings, parse_config
@@ -129,11 +130,25 @@ async def _endless(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def test_a_client_that_stops_reading_is_dropped_and_its_buffer_freed() -> None:
-    """Also what a peer that vanished looks like while a response is in flight."""
+async def _trickle(request: web.Request) -> web.StreamResponse:
+    """Server-sent-events style: a small event every 10 ms, each write growing the buffer."""
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    for _ in range(3000):  # 30 s at most
+        await response.write(b"data: " + b"x" * 250 + b"\n\n")
+        await asyncio.sleep(0.01)
+    await response.write_eof()
+    return response
+
+
+@pytest.mark.parametrize("path", ["/besar", "/acara"])
+async def test_a_client_that_stops_reading_is_dropped_and_its_buffer_freed(path: str) -> None:
+    """Also what a peer that vanished looks like while a response is in flight. A stream that
+    keeps adding events is dropped too, before aiohttp's 64 KiB high-water mark stops it."""
     front = WebFront(WebSettings.model_validate(FAST))
     app = web.Application()
     app.router.add_get("/besar", _endless)
+    app.router.add_get("/acara", _trickle)
     front.install(app)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
@@ -146,11 +161,13 @@ async def test_a_client_that_stops_reading_is_dropped_and_its_buffer_freed() -> 
         sock.setblocking(False)
         await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
         await asyncio.get_running_loop().sock_sendall(
-            sock, b"GET /besar HTTP/1.1\r\nHost: x\r\n\r\n"
+            sock, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
         )
         await wait_until(lambda: front.guard.closed["write"] == 1, CLIENT_PATIENCE,
                          "the stalled response to be dropped")  # fmt: skip
         await wait_until(lambda: front.guard.open_connections == 0, CLIENT_PATIENCE, "no conns")
         sock.close()
+        if path == "/acara":  # dropped while the kernel still took the events, long before
+            assert front.guard.dropped_bytes < 65536  # aiohttp's buffer would have filled
     finally:
         await runner.cleanup()
