@@ -28,8 +28,9 @@ from monitor.outages import day_bounds, outage_rows
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import ProbeResult
 from monitor.schedule import ProbeScheduler
+from monitor.status.web import add_status_page, board_for
 from monitor.tracker import LinkTracker
-from monitor.web import make_app
+from monitor.web import index, make_app
 from monitor.webfront import WebFront
 
 if TYPE_CHECKING:
@@ -111,6 +112,10 @@ class Daemon:
         self.tracker.resume(self.clock.wall())
         self.web_front = WebFront(config.web)  # ConfigError for a bad web config file
         app = make_app(self.metrics, self.status, self.healthy, self.outages)
+        if config.status_page.enabled:
+            add_status_page(app, board_for(self))
+        else:
+            app.router.add_get("/", index)
         self.web_front.install(app)
         # The front's guard closes idle connections; aiohttp's own keep-alive timer (75 s by
         # default) only backs it up, so it must not fire first.

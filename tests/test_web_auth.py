@@ -18,8 +18,10 @@ import bcrypt
 import pytest
 import trustme
 
-from monitor.config import parse_config
+from monitor.config import WebSettings, parse_config
 from monitor.daemon import Daemon
+from monitor.status.web import PATHS as STATUS_PATHS
+from monitor.webfront import _matches
 from tests.webtls_helpers import HASH, PASSWORD, basic, peer_common_name, write_certs
 
 
@@ -71,10 +73,19 @@ async def test_credentials_guard_metrics_and_api_and_the_status_paths_stay_publi
         assert status == 200 and "pantau_probes_total" in body
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert (await _get(base + "/api/status", good))[0] == 200
-        for public in ("/healthz", "/"):
+        for public in ("/healthz", "/", "/status", "/status.json", "/status/static/status.css"):
             status, headers, _ = await _get(base + public)
             assert status == 200, public
             assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_every_status_page_path_is_public_by_default() -> None:
+    """The contract with the status page (issue 13): what it serves, a LAN screen may read."""
+    rules = WebSettings().public_paths
+    for path in STATUS_PATHS:
+        assert _matches(rules, path if not path.endswith("/") else path + "status.css"), path
+    for private in ("/metrics", "/api/status", "/api/outages", "/index.txt"):
+        assert not _matches(rules, private)
 
 
 async def _raw_get(port: int, target: str) -> bytes:
