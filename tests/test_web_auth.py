@@ -83,7 +83,8 @@ def test_every_status_page_path_is_public_by_default() -> None:
     """The contract with the status page (issue 13): what it serves, a LAN screen may read."""
     rules = WebSettings().public_paths
     for path in STATUS_PATHS:
-        assert _matches(rules, path if not path.endswith("/") else path + "status.css"), path
+        prefix = len(path) > 1 and path.endswith("/")
+        assert _matches(rules, path + "status.css" if prefix else path), path
     for private in ("/metrics", "/api/status", "/api/outages", "/index.txt"):
         assert not _matches(rules, private)
 
