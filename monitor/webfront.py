@@ -129,9 +129,7 @@ class WebFront:
         if stamp != self._stamp:
             self._stamp = stamp
             self._reload()
-        if self.tls is not None:
-            self.tls.refresh()
-        return self.config
+        return self.config  # certificate files are checked at each handshake, not here
 
     def _reload(self) -> None:
         assert self.settings.config_file is not None
