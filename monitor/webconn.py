@@ -13,6 +13,9 @@ thin protocol in front of aiohttp's, and closed when:
 - a response makes no progress for `write_timeout` (a client that stopped reading, or a peer
   that vanished with data in flight): aborted, its buffered bytes freed.
 
+A client that sends its request and then half-closes (FIN) still gets its answer; the
+connection closes once the answer is out.
+
 One timer for all connections checks them a few times per the shortest deadline.
 """
 
@@ -58,7 +61,7 @@ def _kernel_progress(transport: asyncio.BaseTransport) -> tuple[int, int | None]
 class _Watched(asyncio.Protocol):
     """Stands in front of one aiohttp RequestHandler and records what its connection does."""
 
-    __slots__ = ("_guard", "busy", "head_since", "idle_since", "inner", "last_acked",
+    __slots__ = ("_guard", "busy", "eof", "head_since", "idle_since", "inner", "last_acked",
                  "last_size", "moved", "served", "transport")  # fmt: skip
 
     def __init__(self, guard: ConnectionGuard, inner: asyncio.Protocol) -> None:
@@ -67,6 +70,7 @@ class _Watched(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.busy = 0  # requests inside a handler now
         self.served = 0
+        self.eof = False  # the client half-closed: it sends no more, but may wait for an answer
         self.head_since: float | None = None  # first byte of a request head not yet handled
         self.idle_since = 0.0
         self.last_size = 0  # the transport's write buffer at the last check
@@ -86,7 +90,17 @@ class _Watched(asyncio.Protocol):
         self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
-        return self.inner.eof_received()
+        keep_open = self.inner.eof_received()
+        transport = self.transport
+        if transport is None or transport.get_extra_info("sslcontext") is not None:
+            return keep_open  # asyncio closes TLS on EOF whatever we answer
+        if self.busy or self.head_since is not None:
+            # `printf 'GET /healthz HTTP/1.0\r\n\r\n' | nc -N`: a request, then FIN. asyncio
+            # would close at once (aiohttp says nothing) and the answer is lost; keep the
+            # sending half open, and close once the answer is out (the sweep's "eof" rule).
+            self.eof = True
+            return True
+        return keep_open
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._guard.remove(self)
@@ -119,7 +133,7 @@ class ConnectionGuard:
         self._open: dict[Any, _Watched] = {}  # aiohttp's handler -> its watcher
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.closed = {"header": 0, "idle": 0, "write": 0}  # connections ended, by rule
+        self.closed = {"header": 0, "idle": 0, "write": 0, "eof": 0}  # connections ended, by rule
         self.dropped_bytes = 0  # response bytes thrown away with stalled connections
 
     @property
@@ -197,6 +211,8 @@ class ConnectionGuard:
             return "write"
         if w.busy or size:
             return None
+        if w.eof and w.head_since is None:
+            return "eof"  # answered a client that had half-closed: nothing more will come
         if w.head_since is not None:
             return "header" if now - w.head_since >= self.header_timeout else None
         return "idle" if now - w.idle_since >= self.idle_timeout else None

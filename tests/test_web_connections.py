@@ -106,7 +106,23 @@ async def test_keep_alive_serves_requests_then_closes_when_idle(tmp_path: Path) 
         assert await _closed_by_server(reader) == b""
         writer.close()
         guard = _guard(daemon)
-        assert guard.closed == {"header": 0, "idle": 1, "write": 0}
+        assert guard.closed == {"header": 0, "idle": 1, "write": 0, "eof": 0}
+
+
+async def test_a_client_that_half_closes_after_its_request_gets_the_answer(tmp_path: Path) -> None:
+    """`printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' | nc -N host 9470`: aiohttp alone answers
+    nothing (asyncio closes on the FIN before the handler writes)."""
+    async with daemon_with(tmp_path) as daemon:
+        for version, path in (("1.0", "/healthz"), ("1.1", "/healthz"), ("1.1", "/metrics")):
+            reader, writer = await asyncio.open_connection("127.0.0.1", daemon.port)
+            writer.write(f"GET {path} HTTP/{version}\r\nHost: x\r\n\r\n".encode())
+            writer.write_eof()
+            answer = await _closed_by_server(reader)
+            writer.close()
+            assert answer.startswith(f"HTTP/{version} 200 OK".encode()), (path, answer[:80])
+            assert (b"ok\n" if path == "/healthz" else b"pantau_probes_total") in answer
+        guard = _guard(daemon)
+        assert guard.closed["header"] == 0 and guard.open_connections == 0
 
 
 async def test_a_silent_tls_handshake_is_closed(tmp_path: Path) -> None:
