@@ -48,13 +48,13 @@ class TlsReloader:
         self.base = build_ssl_context(tls)
         self.base.sni_callback = self._on_hello  # called for every ClientHello, SNI or not
         self.current = self.base
-        self._stamp = _stamp(tls.files())
+        self._stamp: Stamp | None = _stamp(tls.files())
         self.reloads = 0
 
     def use(self, tls: TlsSettings) -> None:
         """New settings from a re-read web config (new paths, versions, ciphers)."""
         if tls != self.tls:
-            self.tls, self._stamp = tls, ()  # forces a rebuild at the next handshake
+            self.tls, self._stamp = tls, None  # forces a rebuild at the next handshake
 
     def refresh(self) -> None:
         stamp = _stamp(self.tls.files())
