@@ -302,6 +302,9 @@ class WebSettings(_Model):
     header_timeout: Duration = 10.0
     idle_timeout: Duration = 75.0
     write_timeout: Duration = 30.0
+    # Sockets are shared with the probes: a flood of connections must not starve them of file
+    # descriptors (a failed probe would be a false outage).
+    max_connections: int = Field(default=256, ge=1, le=10000)
 
     @field_validator("header_timeout", "idle_timeout", "write_timeout")
     @classmethod

@@ -83,6 +83,7 @@ class _Watched(asyncio.Protocol):
         self.head_since = self.idle_since = self.moved = now  # a new connection owes a head
         self._guard.add(self)
         self.inner.connection_made(transport)
+        self._guard.admit(self)
 
     def data_received(self, data: bytes) -> None:
         if self.busy == 0 and self.head_since is None:
@@ -125,15 +126,23 @@ class _Watched(asyncio.Protocol):
 class ConnectionGuard:
     """Watches every connection of one listener; see the module docstring for the rules."""
 
-    def __init__(self, header_timeout: float, idle_timeout: float, write_timeout: float) -> None:
+    def __init__(
+        self,
+        header_timeout: float,
+        idle_timeout: float,
+        write_timeout: float,
+        max_connections: int = 0,
+    ) -> None:
         self.header_timeout = header_timeout
         self.idle_timeout = idle_timeout
         self.write_timeout = write_timeout
+        self.max_connections = max_connections  # 0: no limit
         self.tick = min(max(min(header_timeout, idle_timeout, write_timeout) / 4, 0.02), 1.0)
         self._open: dict[Any, _Watched] = {}  # aiohttp's handler -> its watcher
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.closed = {"header": 0, "idle": 0, "write": 0, "eof": 0}  # connections ended, by rule
+        # connections ended, by rule ("limit": evicted or refused at max_connections)
+        self.closed = {"header": 0, "idle": 0, "write": 0, "eof": 0, "limit": 0}
         self.dropped_bytes = 0  # response bytes thrown away with stalled connections
 
     @property
@@ -162,6 +171,21 @@ class ConnectionGuard:
 
     def remove(self, watched: _Watched) -> None:
         self._open.pop(watched.inner, None)
+
+    def admit(self, new: _Watched) -> None:
+        """Above max_connections, the connection idle or dribbling the longest makes room (a
+        scrape gets in during a slowloris flood); if every other one is busy, the new one goes.
+        """
+        if not self.max_connections or len(self._open) <= self.max_connections:
+            return
+        waiting = [w for w in self._open.values()
+                   if w is not new and not w.busy and w.transport is not None
+                   and not w.transport.get_write_buffer_size()]  # fmt: skip
+        victim = min(waiting, key=_since, default=new)
+        self.closed["limit"] += 1
+        self.remove(victim)
+        if victim.transport is not None:
+            victim.transport.close()
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -216,6 +240,10 @@ class ConnectionGuard:
         if w.head_since is not None:
             return "header" if now - w.head_since >= self.header_timeout else None
         return "idle" if now - w.idle_since >= self.idle_timeout else None
+
+
+def _since(w: _Watched) -> float:
+    return w.head_since if w.head_since is not None else w.idle_since
 
 
 class GuardedSite(web.BaseSite):

@@ -95,7 +95,10 @@ class WebFront:
         self.tls = TlsReloader(self.config.tls) if self.config.tls is not None else None
         self.auth = BasicAuth()
         self.guard = ConnectionGuard(
-            settings.header_timeout, settings.idle_timeout, settings.write_timeout
+            settings.header_timeout,
+            settings.idle_timeout,
+            settings.write_timeout,
+            settings.max_connections,
         )
         self._tokens = float(self.config.rate_burst)
         self._tokens_at = time.monotonic()

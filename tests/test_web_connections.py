@@ -28,8 +28,10 @@ CLIENT_PATIENCE = 10.0
 
 
 @asynccontextmanager
-async def daemon_with(tmp_path: Path, web_yml: str | None = None) -> AsyncIterator[Daemon]:
-    web: dict[str, Any] = dict(FAST)
+async def daemon_with(
+    tmp_path: Path, web_yml: str | None = None, extra: dict[str, Any] | None = None
+) -> AsyncIterator[Daemon]:
+    web: dict[str, Any] = {**FAST, **(extra or {})}
     if web_yml is not None:
         (tmp_path / "web.yml").write_text(web_yml)
         web["config_file"] = str(tmp_path / "web.yml")
@@ -106,7 +108,7 @@ async def test_keep_alive_serves_requests_then_closes_when_idle(tmp_path: Path) 
         assert await _closed_by_server(reader) == b""
         writer.close()
         guard = _guard(daemon)
-        assert guard.closed == {"header": 0, "idle": 1, "write": 0, "eof": 0}
+        assert guard.closed == {"header": 0, "idle": 1, "write": 0, "eof": 0, "limit": 0}
 
 
 async def test_a_client_that_half_closes_after_its_request_gets_the_answer(tmp_path: Path) -> None:
@@ -123,6 +125,26 @@ async def test_a_client_that_half_closes_after_its_request_gets_the_answer(tmp_p
             assert (b"ok\n" if path == "/healthz" else b"pantau_probes_total") in answer
         guard = _guard(daemon)
         assert guard.closed["header"] == 0 and guard.open_connections == 0
+
+
+async def test_at_max_connections_the_longest_waiting_makes_room(tmp_path: Path) -> None:
+    """A slowloris flood cannot lock out a scrape, nor take the probes' file descriptors."""
+    settings = {"max_connections": 4, "header_timeout": "1m", "idle_timeout": "1m"}
+    async with daemon_with(tmp_path, extra=settings) as daemon:
+        guard = _guard(daemon)
+        flood = []
+        for _ in range(4):
+            flood.append(await asyncio.open_connection("127.0.0.1", daemon.port))
+            await wait_until(lambda: guard.open_connections == len(flood), what="accepted")
+        reader, writer = await asyncio.open_connection("127.0.0.1", daemon.port)
+        writer.write(b"GET /healthz HTTP/1.0\r\n\r\n")
+        answer = await _closed_by_server(reader)
+        writer.close()
+        assert answer.startswith(b"HTTP/1.0 200 OK") and answer.endswith(b"ok\n")
+        assert await _closed_by_server(flood[0][0]) == b""  # the oldest silent one made room
+        assert guard.closed["limit"] == 1 and guard.open_connections == 3
+        for _, flood_writer in flood:
+            flood_writer.close()
 
 
 async def test_a_silent_tls_handshake_is_closed(tmp_path: Path) -> None:
