@@ -272,16 +272,20 @@ class GuardedSite(web.BaseSite):
         loop = asyncio.get_running_loop()
         server = self._runner.server
         assert server is not None
-        self._server = await loop.create_server(
-            self._guard.factory(server),
-            self._host,
-            self._port,
-            ssl=self._ssl_context,
-            backlog=self._backlog,
-            reuse_address=True,
-            ssl_handshake_timeout=self._guard.header_timeout if self._ssl_context else None,
-        )
-        self._guard.start(loop)
+        self._guard.start(loop)  # before listening: create_server yields once it listens
+        try:
+            self._server = await loop.create_server(
+                self._guard.factory(server),
+                self._host,
+                self._port,
+                ssl=self._ssl_context,
+                backlog=self._backlog,
+                reuse_address=True,
+                ssl_handshake_timeout=self._guard.header_timeout if self._ssl_context else None,
+            )
+        except BaseException:
+            self._guard.stop()
+            raise
 
     async def stop(self) -> None:
         self._guard.stop()
