@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.calendar import ServiceCalendar
+from monitor.calendar.accounting import service_seconds
 from monitor.config import Config
 from monitor.ledger import Episode, EpisodeKind, Ledger, Sample
 from monitor.metrics import DOMAINS, Metrics
@@ -28,24 +29,6 @@ _EPISODE_OF: dict[str, EpisodeKind] = {"down": "outage", "slow": "slow"}
 
 def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
-
-
-def service_seconds(calendar: ServiceCalendar, start: float, end: float) -> float:
-    """Seconds of [start, end) inside the office's service hours."""
-    if end <= start:
-        return 0.0
-    return calendar.service_seconds(utc(start), utc(end))
-
-
-def lost_service_seconds(
-    calendar: ServiceCalendar, episode: Episode, gaps: list[tuple[float, float]], now: float
-) -> float:
-    """Service seconds of the episode, less any unmonitored gap inside it (never counted lost)."""
-    start, end = episode.started_at, episode.end_or(now)
-    total = service_seconds(calendar, start, end)
-    for gap_start, gap_end in gaps:
-        total -= service_seconds(calendar, max(start, gap_start), min(end, gap_end))
-    return max(total, 0.0)
 
 
 class LinkTracker:
