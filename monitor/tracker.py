@@ -172,6 +172,7 @@ class LinkTracker:
         for state in self.targets.values():
             if state.state in ("down", "slow") and state.last is not None:
                 self._add_evidence(state, state.last)
+                self._backdate_evidence(state)
         self.ledger.save_episode(episode)
         self._set_active(episode, domain)
 
@@ -211,6 +212,16 @@ class LinkTracker:
         entry["message"] = result.message if not result.ok else f"{result.latency * 1000:.0f} ms"
         entry["last_at"] = result.started_at
         entry["count"] += 1
+
+    def _backdate_evidence(self, state: TargetState) -> None:
+        """Cite the first probe of the run that confirmed the state, not the confirming one:
+        the same instant the episode is back-dated to (a counter-party checks the two agree)."""
+        assert self.episode is not None
+        entry = self.episode.evidence.get("targets", {}).get(state.name)
+        first_at, length = state.confirming_run()
+        if entry is not None and length > 0:
+            entry["first_at"] = min(entry["first_at"], first_at)
+            entry["count"] = max(entry["count"], length)
 
     def _account(self, now: float) -> None:
         """Add service seconds since the last accounting to the open episode's domain counter."""

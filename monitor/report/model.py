@@ -227,7 +227,9 @@ class DailyReport:
     @property
     def watched_nothing(self) -> bool:
         """Pantau first ran after the day's service hours: nothing to tell (no mail is sent)."""
-        if not self.is_service_day or self.monitored_seconds > 0 or self.incidents:
+        if not self.complete or not self.is_service_day:
+            return False
+        if self.monitored_seconds > 0 or self.incidents:
             return False
         last_close = max(end for _, end in self.service_hours).timestamp()
         return self.first_seen is None or self.first_seen >= last_close
