@@ -31,6 +31,21 @@ def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+def lost_service_seconds(
+    calendar: ServiceCalendar, episode: Episode, gaps: list[tuple[float, float]], now: float
+) -> float:
+    """Service seconds of the episode, less any unmonitored gap inside it (never counted lost).
+
+    Kept for older callers; the views read monitor.calendar.accounting, which also counts the
+    time before the first heartbeat and after a stale one as unmonitored.
+    """
+    start, end = episode.started_at, episode.end_or(now)
+    total = service_seconds(calendar, start, end)
+    for gap_start, gap_end in gaps:
+        total -= service_seconds(calendar, max(start, gap_start), min(end, gap_end))
+    return max(total, 0.0)
+
+
 class LinkTracker:
     """Owns the target states, the open episode, and the accounting of lost service time."""
 
