@@ -87,7 +87,8 @@ async def test_a_day_nobody_watched_says_so_in_headline_and_subject(tmp_path: Pa
     )
     for body in (text, html):
         assert (
-            "Tidak terpantau: 7 jam 30 menit dari 7 jam 30 menit waktu layanan tanpa data" in body
+            "Tidak terpantau (7 jam 30 menit dari 7 jam 30 menit waktu layanan tanpa data)" in body
         )
         assert "Tidak terpantau: sebagian besar jam layanan tanpa data" in body
     assert "100,0%" not in text.split("==")[0]  # no share above the incident table
+    assert "0 menit dari 0 menit" not in text
