@@ -81,9 +81,10 @@ def render_chart(report: DailyReport, language: str = "id") -> bytes:
     top = max((y for _, y in ok), default=100.0) * 1.1 or 100.0
     if failed:
         axes.plot(failed, [top * 0.97] * len(failed), "|", markersize=6, color="#c0392b", zorder=3)
+    # Ticks outside the limits would widen them back to 0-24 h (and thin every outage).
+    axes.set_xticks(range(int(low), int(high) + 1))
     axes.set_xlim(low, high)
     axes.set_ylim(0, top)
-    axes.set_xticks(range(0, 25, 1))
     axes.set_xlabel(f"{words['hour']} ({report.zone_abbr})", fontsize=8)
     axes.set_ylabel(words["latency"], fontsize=8)
     axes.tick_params(labelsize=7)
