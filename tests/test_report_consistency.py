@@ -180,6 +180,9 @@ async def test_every_view_tells_the_same_seconds(
     span = ["-c", str(path), "--from", first.isoformat(), "--to", last.isoformat()]
     rows = list(csv.DictReader(io.StringIO(_cli(capsys, "report", "range", *span))))
     recap = json.loads(_cli(capsys, "report", "range", *span, "--format", "json"))
+    recap_html = _cli(capsys, "report", "range", *span, "--format", "html")
+    f = Formatter("id")
+    assert f"<td>{f.duration(truth.lost_seconds)}</td>" in recap_html  # the total row
     # `pantau outages --format json` and the same through the daemon's HTTP API.
     outages = json.loads(_cli(capsys, "outages", *span, "--format", "json"))
     runner, port, daemon = await _serve(config)

@@ -93,6 +93,8 @@ def render_chart(report: DailyReport, language: str = "id") -> bytes:
         Patch(color=COLOURS.get(d, COLOURS["unknown"]), alpha=0.55, label=w.domains[d])
         for d in domains_seen
     ]
+    if any(kind == "slow" for _, _, kind, _ in timeline.episodes):
+        handles.append(Patch(color="#7f8c8d", alpha=0.25, label=words["slow"]))  # paler: slow
     if timeline.unmonitored:
         handles.append(
             Patch(facecolor="none", hatch="///", edgecolor="#999999", label=words["unmonitored"])
