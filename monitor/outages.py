@@ -64,7 +64,7 @@ def outage_rows(
 
     `start` and `end` are office-local midnights (`day_bounds`): the account is per day.
     """
-    facts = read_facts(ledger, start - 86400 * 365, end + 86400 * 365)
+    facts = read_facts(ledger, start, end)  # episodes and gaps overlapping the range
     spans = unmonitored_spans(facts, now)
     zone = config.office.zone
     first, last = local_day(start, zone), local_day(end - 1, zone)
