@@ -61,13 +61,6 @@ def setup_logging(fmt: str, verbose: bool) -> None:
 
 
 # --- helpers -------------------------------------------------------------------------------
-def _date(text: str) -> date:
-    try:
-        return parse_day(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def day_option(option: str) -> Callable[[str], date]:
     """An argparse `type` for a day: a bad one is one line naming `option` and exit 1.
 
