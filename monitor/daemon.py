@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-import time
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -20,9 +19,10 @@ from prometheus_client import CollectorRegistry
 
 from monitor import probes
 from monitor.calendar import ServiceCalendar
-from monitor.clock import Clock
+from monitor.clock import Clock, default_clock
 from monitor.config import Config
-from monitor.ledger import Ledger
+from monitor.ledger_lock import LedgerBusy, LedgerLock
+from monitor.ledger_writer import BufferedLedger, LedgerWriter
 from monitor.metrics import Metrics
 from monitor.outages import day_bounds, outage_rows
 from monitor.probes.context import ProbeContext
@@ -63,13 +63,17 @@ class Daemon:
         on_event: EventHook | None = None,
     ) -> None:
         self.config = config
-        self.clock = clock or Clock()
+        self.clock = clock or default_clock()
         self.metrics = Metrics(registry or CollectorRegistry())
         self.metrics.set_office(config.office.office_id, config.office.name, config.office.timezone)
         self.calendar = ServiceCalendar(config.service_hours, config.office.zone)
         self._on_event = on_event
         self.last: dict[str, ProbeResult] = {}
-        self.ledger: Ledger | None = None
+        self.ledger: BufferedLedger | None = None
+        self.writer: LedgerWriter | None = None
+        self._lock: LedgerLock | None = None
+        self._commit_task: asyncio.Task[None] | None = None
+        self.storage_problem: str | None = None  # why /healthz answers 503, None while fine
         self.tracker: LinkTracker | None = None
         self.scheduler: ProbeScheduler | None = None
         self._ctx: ProbeContext | None = None
@@ -93,8 +97,25 @@ class Daemon:
 
     async def _start(self) -> None:
         config = self.config
+        path = config.storage.path
         try:
-            self.ledger = Ledger(config.storage.path, config.office.office_id)
+            if str(path) != ":memory:":
+                self._lock = LedgerLock(path)
+        except LedgerBusy as busy:
+            holder = f"pid {busy.pid}" if busy.pid is not None else "a process"
+            raise StartupError(
+                f"storage.path: the ledger {str(path)!r} is in use by another Pantau "
+                f"({holder}, lock {busy.lock_path}); stop that one, or give this one its own "
+                "storage.path"
+            ) from None
+        except OSError as exc:
+            raise StartupError(
+                f"storage.path: cannot lock the ledger {str(path)!r} ({exc}); "
+                "point it at a writable directory"
+            ) from None
+        try:
+            self.ledger = BufferedLedger(path, config.office.office_id)
+            self.writer = LedgerWriter(path, config.office.office_id)
         except (sqlite3.Error, OSError) as exc:
             raise StartupError(
                 f"storage.path: cannot open the ledger {str(config.storage.path)!r} ({exc}); "
@@ -107,7 +128,7 @@ class Daemon:
             self.report_job = ReportJob(config, self.ledger, self.calendar)
         self.tracker = LinkTracker(config, self.calendar, self.ledger, self.metrics, self._event)
         self.tracker.resume(self.clock.wall())
-        app = make_app(self.metrics, self.status, self.healthy, self.outages)
+        app = make_app(self.metrics, self.status, self.health_problem, self.outages)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         host, port = config.listen_host_port
@@ -138,6 +159,7 @@ class Daemon:
                 coalesce=True, next_run_time=self.clock.now(),  # the outbox is sent at start too
             )  # fmt: skip
         self.tracker.flush(self.clock.wall())  # sets pantau_in_service_hours at once
+        await self._commit()
         self.scheduler.start()
         log.info(
             "pantau started: office %s, %d targets, listening on http://%s:%d/metrics",
@@ -150,8 +172,12 @@ class Daemon:
             self.scheduler.shutdown()
             self.scheduler = None
             await asyncio.sleep(0)  # let cancelled probes unwind before their resources close
+        if self._commit_task is not None:
+            await asyncio.wait([self._commit_task])
+            self._commit_task = None
         if self.tracker is not None and self.ledger is not None:
             self.tracker.flush(self.clock.wall())
+            await self._commit()
         if self._ctx is not None:
             await self._ctx.close()
             self._ctx = None
@@ -161,10 +187,16 @@ class Daemon:
         if self.report_job is not None:
             self.report_job.close()
             self.report_job = None
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
         if self.ledger is not None:
             self.ledger.close()
             self.ledger = None
             self.tracker = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     # --- the pipeline: evaluate -> metrics -> state/ledger ---
     def _sink(self, result: ProbeResult) -> None:
@@ -172,6 +204,8 @@ class Daemon:
         self.metrics.observe_probe(result)
         if self.tracker is not None:
             self.tracker.observe(result)
+        if self.ledger is not None and self.ledger.urgent:
+            self._start_commit()  # an outage opened or ended: on disk now, not at the next flush
         if not result.ok:
             log.debug("probe %s failed: %s (%s)", result.target, result.reason, result.message)
 
@@ -185,13 +219,64 @@ class Daemon:
     # The periodic jobs are coroutines on purpose: APScheduler's asyncio executor runs a plain
     # function in a worker thread, where it would race the loop over the tracker and ledger.
     async def _flush(self) -> None:
+        step = self.clock.check()
+        if step is not None:
+            self.metrics.clock_steps.inc()
+            log.warning("the wall clock stepped by %+.1f s (NTP or suspend): re-anchored", step)
         if self.tracker is not None:
             self.tracker.flush(self.clock.wall())
+        if not self._start_commit():
+            # The last write still waits (a lock, a slow disk): its rows and these go next time.
+            self.metrics.ledger_delayed.inc()
+
+    def _start_commit(self) -> bool:
+        """Start writing what is queued, unless a write is still running (then False)."""
+        if self._commit_task is not None and not self._commit_task.done():
+            return False
+        self._commit_task = asyncio.create_task(self._commit())
+        return True
+
+    async def _commit(self) -> None:
+        """Write what the tracker queued, in the writer thread; a failure keeps it queued."""
+        ledger, writer = self.ledger, self.writer
+        if ledger is None or writer is None:
+            return
+        batch = ledger.take()
+        try:
+            moved = await writer.commit(batch)
+        except (sqlite3.Error, OSError) as exc:
+            ledger.put_back()
+            self._storage_failing(f"ledger write failed: {exc}", "write")
+        else:
+            ledger.written()
+            if moved is not None:
+                self.metrics.ledger_errors.labels(moved.what).inc()
+                self.storage_problem = (
+                    f"ledger file {self.config.storage.path} was {moved.what} under the daemon; "
+                    f"everything is kept in {moved.to}: stop Pantau, move that file to "
+                    "storage.path, start it again"
+                )
+                log.error("%s", self.storage_problem)
+            elif self.storage_problem is not None and writer.moved is None:
+                log.warning("ledger writable again: %d queued rows written", batch.size())
+                self.storage_problem = None
+        finally:
+            self.metrics.ledger_pending.set(ledger.pending.size())
+            self.metrics.samples_dropped.inc(ledger.dropped_samples)
+            ledger.dropped_samples = 0
+            ok = self.storage_problem is None
+            self.metrics.ledger_writable.set(1 if ok else 0)
+
+    def _storage_failing(self, problem: str, reason: str) -> None:
+        self.metrics.ledger_errors.labels(reason).inc()
+        if self.storage_problem is None:  # one ERROR per incident, not one every flush
+            log.error("%s; keeping the evidence in memory until it can be written", problem)
+        self.storage_problem = problem
 
     async def _housekeeping(self) -> None:
         self.clock.resync()
         if self.ledger is not None:
-            self.ledger.prune_samples(time.time() - SAMPLE_RETENTION_DAYS * 86400)
+            self.ledger.prune_samples(self.clock.wall() - SAMPLE_RETENTION_DAYS * 86400)
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
         if self._on_event is not None:
@@ -200,7 +285,13 @@ class Daemon:
 
     # --- what the web app shows ---
     def healthy(self) -> bool:
-        return self.scheduler is not None and self.scheduler.running
+        return self.health_problem() is None
+
+    def health_problem(self) -> str | None:
+        """Why /healthz answers 503 (one line), or None while all is well."""
+        if self.scheduler is None or not self.scheduler.running:
+            return "scheduler not running"
+        return self.storage_problem
 
     def outages(self, first: date, last: date) -> dict[str, Any]:
         assert self.ledger is not None

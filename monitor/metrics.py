@@ -24,6 +24,7 @@ __all__ = ["DOMAINS", "HTTP_PHASES", "LATENCY_BUCKETS", "LINK_STATES", "TARGET_S
 
 LINK_STATES = ("up", "slow", "down")
 DOMAINS = ("local", "isp", "datacenter", "dns", "unknown")
+LEDGER_ERRORS = ("write", "deleted", "replaced")
 
 
 class Metrics:
@@ -110,6 +111,54 @@ class Metrics:
             self.build_info, self.office_info, self.link_state, self.outage_active,
             self.slow_active, self.outages, self.lost_service, self.slow_service,
             self.in_service_hours, self.unmonitored,
+        ]  # fmt: skip
+        # --- storage, mail and time (issue 12) ---
+        self.ledger_writable = Gauge(
+            "pantau_ledger_writable",
+            "1 while the last write to the ledger succeeded, 0 while writes fail (evidence is "
+            "kept in memory meanwhile) or the ledger file was deleted or replaced.",
+            registry=r,
+        )
+        self.ledger_errors = Counter(
+            "pantau_ledger_errors",
+            "Ledger problems: a failed write (write), the file deleted or replaced under the "
+            "daemon (deleted, replaced).",
+            ["reason"],
+            registry=r,
+        )
+        self.ledger_pending = Gauge(
+            "pantau_ledger_pending_writes",
+            "Rows waiting in memory to be written to the ledger.",
+            registry=r,
+        )
+        self.ledger_delayed = Counter(
+            "pantau_ledger_commits_delayed",
+            "Flushes that found the previous ledger write still running; their rows wait for "
+            "the next one.",
+            registry=r,
+        )
+        self.samples_dropped = Counter(
+            "pantau_ledger_samples_dropped",
+            "Probe samples dropped because the ledger could not be written for too long "
+            "(episodes are never dropped).",
+            registry=r,
+        )
+        self.mails_rejected = Counter(
+            "pantau_report_mails_rejected",
+            "Report mails the SMTP server rejected permanently (5xx); they are not retried.",
+            registry=r,
+        )
+        self.clock_steps = Counter(
+            "pantau_clock_steps",
+            "Wall-clock steps (NTP, suspend) noticed and followed by re-anchoring.",
+            registry=r,
+        )
+        for reason in LEDGER_ERRORS:
+            self.ledger_errors.labels(reason=reason)
+        self.ledger_writable.set(1)
+        self.others += [
+            self.ledger_writable, self.ledger_errors, self.ledger_pending, self.ledger_delayed,
+            self.samples_dropped, self.mails_rejected, self.clock_steps,
         ]  # fmt: skip
 
     def set_office(self, office_id: str, name: str, timezone: str) -> None:
