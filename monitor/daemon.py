@@ -125,7 +125,7 @@ class Daemon:
             # Before anything listens or probes: a missing SMTP password is a config mistake.
             from monitor.report.job import ReportJob
 
-            self.report_job = ReportJob(config, self.ledger, self.calendar)
+            self.report_job = ReportJob(config, self.ledger, self.calendar, metrics=self.metrics)
         self.tracker = LinkTracker(config, self.calendar, self.ledger, self.metrics, self._event)
         self.tracker.resume(self.clock.wall())
         app = make_app(self.metrics, self.status, self.health_problem, self.outages)

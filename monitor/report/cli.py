@@ -113,6 +113,9 @@ async def _mail(
         sent = datetime.fromtimestamp(row.sent_at or 0, config.office.zone)
         print(f"report {day}: sent {sent:%Y-%m-%d %H:%M} to {', '.join(row.recipients)}")
         return 0
+    if row.status == "failed":
+        print(f"report {day}: rejected by the SMTP server ({row.last_error}); not retried")
+        return 1
     print(f"report {day}: not sent yet ({row.last_error}); the daemon keeps retrying it")
     return 1
 

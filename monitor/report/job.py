@@ -18,10 +18,17 @@ from email.message import EmailMessage
 from monitor.calendar import ServiceCalendar
 from monitor.config import Config, ConfigError
 from monitor.ledger import Ledger
+from monitor.metrics import Metrics
 from monitor.outages import day_bounds
 from monitor.report.chart import render_chart
 from monitor.report.config import MissingSecret, ReportConfig
-from monitor.report.mail import build_message, message_id, recipients, send_with_retries
+from monitor.report.mail import (
+    build_message,
+    message_id,
+    recipients,
+    rejected,
+    send_with_retries,
+)
 from monitor.report.model import DailyReport, build_report, collect
 from monitor.report.outbox import Outbox, OutboxRow
 
@@ -66,6 +73,7 @@ class ReportJob:
         *,
         environ: Mapping[str, str] | None = None,
         catch_up_days: int = 1,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
         self.settings = report_settings(config)
@@ -76,6 +84,7 @@ class ReportJob:
         self.ledger = ledger
         self.calendar = calendar
         self.catch_up_days = catch_up_days
+        self.metrics = metrics
         retry = self.settings.retry
         lease = retry.timeout + self.settings.smtp.timeout + 60.0
         self.outbox = Outbox(config.storage.path, config.office.office_id, lease=lease)
@@ -167,6 +176,16 @@ class ReportJob:
         except Exception as exc:  # every failure is data for the outbox, never a crash
             failed_at = now + (time.monotonic() - started)
             error = f"{type(exc).__name__}: {exc}"
+            if rejected(exc):
+                self.outbox.mark_failed(row.day, failed_at, error)
+                if self.metrics is not None:
+                    self.metrics.mails_rejected.inc()
+                log.error(
+                    "report %s rejected by the SMTP server (%s); not retried: fix the cause, "
+                    "then `pantau report daily --date %s --send`",
+                    row.day, error, row.day,
+                )  # fmt: skip
+                return False
             self.outbox.release(row.day, failed_at, error, failed_at + retry.pause)
             log.warning("report %s not sent (%s); next try in %.0f s", row.day, error, retry.pause)
             return False
@@ -183,6 +202,8 @@ class ReportJob:
         row = self.outbox.get(day)
         if row is None or row.status == "skipped":
             self._queue(await self.compose(day, now), now)
+        elif row.status == "failed":
+            self.outbox.retry_failed(day, now)
         row = self.outbox.get(day)
         assert row is not None
         if row.status == "queued":
