@@ -28,6 +28,9 @@ ISSUE_ALERTS = {
     "PantauTlsCertExpiringSoon": "warning",
     "PantauMonitorDown": "warning",
     "PantauWatchdog": "none",
+    # issue 12
+    "PantauLedgerFailing": "warning",
+    "PantauReportMailRejected": "warning",
 }
 
 
@@ -54,7 +57,7 @@ def test_promtool_check_rules(promtool: str) -> None:
 def test_promtool_test_rules(promtool: str) -> None:
     result = run_tool(promtool, "test", "rules", *map(str, RULE_TESTS))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("SUCCESS") == len(RULE_TESTS) == 2
+    assert result.stdout.count("SUCCESS") == len(RULE_TESTS) >= 3
 
 
 def test_every_alert_of_the_issue_exists_with_its_severity() -> None:
