@@ -250,6 +250,7 @@ class Daemon:
         else:
             ledger.written()
             if moved is not None:
+                ledger.reattach(moved.to)
                 self.metrics.ledger_errors.labels(moved.what).inc()
                 self.storage_problem = (
                     f"ledger file {self.config.storage.path} was {moved.what} under the daemon; "

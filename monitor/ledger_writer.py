@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -176,6 +177,13 @@ class BufferedLedger(Ledger):
     @contextmanager
     def transaction(self) -> Iterator[None]:
         yield  # the writer commits a whole batch in one transaction
+
+    def reattach(self, path: Path) -> None:
+        """Read from `path` from now on (the writer moved there, see LedgerWriter._rescue)."""
+        self._db.close()
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self.path = path
 
     def take(self) -> Batch:
         """Everything queued, for one commit; the queue starts empty again."""
