@@ -178,6 +178,11 @@ class Daemon:
         if self.tracker is not None and self.ledger is not None:
             self.tracker.flush(self.clock.wall())
             await self._commit()
+            if self.ledger.pending:
+                log.error(
+                    "stopping with %d rows the ledger could not take (%s): they are lost",
+                    self.ledger.pending.size(), self.storage_problem,
+                )  # fmt: skip
         if self._ctx is not None:
             await self._ctx.close()
             self._ctx = None

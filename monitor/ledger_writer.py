@@ -102,8 +102,9 @@ class BufferedLedger(Ledger):
     Episode ids are allocated here (one daemon per ledger, see ledger_lock.py), so an episode
     has its id before its row exists. Episodes and gaps read back include what is queued or
     being written, so /api/outages and the reports are current even while the disk is full.
-    `urgent` is set when an episode opens or ends: the daemon writes at once, not at the next
-    flush, so an outage's edges are on disk within milliseconds.
+    `urgent` is set when an episode opens or ends, or monitoring resumes after a gap: the
+    daemon writes at once, not at the next flush, so those edges are on disk within
+    milliseconds.
     """
 
     def __init__(self, path: str | Path, office: str) -> None:
@@ -162,6 +163,10 @@ class BufferedLedger(Ledger):
     def add_gap(self, started_at: float, ended_at: float, reason: str) -> None:
         if ended_at > started_at:
             self.pending.gaps.append((started_at, ended_at, reason))
+            # Monitoring resumed at `ended_at`: the heartbeat goes there in the same write, so
+            # a kill before the next flush cannot start another gap inside this one.
+            self.beat(ended_at)
+            self.urgent = True
 
     def beat(self, at: float) -> None:
         self.pending.beat = _latest(self.pending.beat, at)

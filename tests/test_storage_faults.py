@@ -5,8 +5,10 @@ ledger, a small tmpfs that fills and is freed, a write lock held by another proc
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -268,3 +270,34 @@ async def test_a_write_lock_held_elsewhere_for_5s_stalls_neither_probes_nor_metr
     finally:
         ledger.close()
     assert kept  # the probes of the locked seconds reached the ledger afterwards
+
+
+async def test_rapid_sigkill_restarts_leave_no_overlapping_gaps(
+    net: SimNetwork, tmp_path: Path
+) -> None:
+    db = tmp_path / "ledger.db"
+    config = write_config(net, tmp_path, db)
+    log = tmp_path / "daemon.log"
+    # Killed (counted from its "started" line) before, around and after its first verdict
+    # (~0.2 s) and its first flush (2 s).
+    for run, delay in enumerate((1.0, 0.0, 0.25, 2.2, 0.1, 1.9, 0.5)):
+        daemon = start_daemon(config, log)
+        try:
+            await poll(lambda n=run: log.read_text().count("pantau started") > n, "the start")
+            await asyncio.sleep(delay)
+            daemon.send_signal(signal.SIGKILL)
+            daemon.wait(timeout=10)
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+    last = start_daemon(config, log)
+    try:
+        await poll(lambda: len(ledger_view(db)[1]) >= 2, "the gaps of the restarts")
+        assert stop(last) < 5.0
+    finally:
+        if last.poll() is None:
+            last.kill()
+    gaps = ledger_view(db)[1]
+    assert len(gaps) >= 2
+    for first, second in itertools.pairwise(gaps):
+        assert first.ended_at <= second.started_at, gaps
