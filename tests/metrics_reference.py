@@ -200,11 +200,7 @@ def lines(text: str) -> list[str]:
 def reference_text(metrics: Metrics, reference: CollectorRegistry) -> str:
     """What prometheus_client renders for the reference plus the daemon's other metrics."""
     others = CollectorRegistry()
-    for collector in (
-        metrics.build_info, metrics.office_info, metrics.link_state, metrics.outage_active,
-        metrics.slow_active, metrics.outages, metrics.lost_service, metrics.slow_service,
-        metrics.in_service_hours, metrics.unmonitored,
-    ):  # fmt: skip
+    for collector in metrics.others:  # the daemon-wide metrics, whatever issues add
         others.register(collector)
     return generate_latest(reference).decode() + generate_latest(others).decode()
 
