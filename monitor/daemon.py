@@ -74,6 +74,7 @@ class Daemon:
         self._lock: LedgerLock | None = None
         self._commit_task: asyncio.Task[None] | None = None
         self.storage_problem: str | None = None  # why /healthz answers 503, None while fine
+        self._moved: str | None = None  # the ledger file was deleted or replaced: what to do
         self.tracker: LinkTracker | None = None
         self.scheduler: ProbeScheduler | None = None
         self._ctx: ProbeContext | None = None
@@ -98,9 +99,13 @@ class Daemon:
     async def _start(self) -> None:
         config = self.config
         path = config.storage.path
+        if str(path) == ":memory:":
+            raise StartupError(
+                "storage.path: ':memory:' would lose every outage when Pantau stops; "
+                "give a file, e.g. storage: {path: /var/lib/pantau/pantau.db}"
+            )
         try:
-            if str(path) != ":memory:":
-                self._lock = LedgerLock(path)
+            self._lock = LedgerLock(path)
         except LedgerBusy as busy:
             holder = f"pid {busy.pid}" if busy.pid is not None else "a process"
             raise StartupError(
@@ -252,20 +257,24 @@ class Daemon:
         except (sqlite3.Error, OSError) as exc:
             ledger.put_back()
             self._storage_failing(f"ledger write failed: {exc}", "write")
+        except Exception as exc:  # a bug of ours: still keep the rows, and show the traceback
+            ledger.put_back()
+            log.exception("ledger write failed")
+            self._storage_failing(f"ledger write failed: {type(exc).__name__}: {exc}", "write")
         else:
             ledger.written()
+            if self.storage_problem not in (None, self._moved):
+                log.warning("ledger writable again: %d queued rows written", batch.size())
             if moved is not None:
                 ledger.reattach(moved.to)
                 self.metrics.ledger_errors.labels(moved.what).inc()
-                self.storage_problem = (
+                self._moved = (
                     f"ledger file {self.config.storage.path} was {moved.what} under the daemon; "
                     f"everything is kept in {moved.to}: stop Pantau, move that file to "
                     "storage.path, start it again"
                 )
-                log.error("%s", self.storage_problem)
-            elif self.storage_problem is not None and writer.moved is None:
-                log.warning("ledger writable again: %d queued rows written", batch.size())
-                self.storage_problem = None
+                log.error("%s", self._moved)
+            self.storage_problem = self._moved  # until a restart, once the file was lost
         finally:
             self.metrics.ledger_pending.set(ledger.pending.size())
             self.metrics.samples_dropped.inc(ledger.dropped_samples)
