@@ -28,8 +28,9 @@ from monitor.outages import day_bounds, outage_rows
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import ProbeResult
 from monitor.schedule import ProbeScheduler
+from monitor.status.web import add_status_page, board_for
 from monitor.tracker import LinkTracker
-from monitor.web import make_app
+from monitor.web import index, make_app
 
 if TYPE_CHECKING:
     from monitor.report.job import ReportJob
@@ -134,6 +135,10 @@ class Daemon:
         self.tracker = LinkTracker(config, self.calendar, self.ledger, self.metrics, self._event)
         self.tracker.resume(self.clock.wall())
         app = make_app(self.metrics, self.status, self.health_problem, self.outages)
+        if config.status_page.enabled:
+            add_status_page(app, board_for(self))
+        else:
+            app.router.add_get("/", index)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         host, port = config.listen_host_port
@@ -300,11 +305,12 @@ class Daemon:
 
     # --- what the web app shows ---
     def healthy(self) -> bool:
-        return self.health_problem() is None
+        """The probes are running (what the status page needs to look current)."""
+        return self.scheduler is not None and self.scheduler.running
 
     def health_problem(self) -> str | None:
         """Why /healthz answers 503 (one line), or None while all is well."""
-        if self.scheduler is None or not self.scheduler.running:
+        if not self.healthy():
             return "scheduler not running"
         return self.storage_problem
 
