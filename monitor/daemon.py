@@ -272,6 +272,8 @@ class Daemon:
                 log.warning("ledger writable again: %d queued rows written", batch.size())
             if moved is not None:
                 ledger.reattach(moved.to)
+                if self.report_job is not None:
+                    self.report_job.outbox.reattach(moved.to)
                 self.metrics.ledger_errors.labels(moved.what).inc()
                 self._moved = (
                     f"ledger file {self.config.storage.path} was {moved.what} under the daemon; "

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
+from typing import Any, TypeVar
 
 from monitor.calendar import ServiceCalendar
 from monitor.config import Config, ConfigError
@@ -33,6 +34,7 @@ from monitor.report.model import DailyReport, build_report, collect
 from monitor.report.outbox import Outbox, OutboxRow
 
 log = logging.getLogger("pantau.report")
+T = TypeVar("T")
 AFTER_CLOSE = timedelta(minutes=30)
 CLOSED_DAY_SEND = 17 * 60  # minutes after midnight: when a closed day's report (if any) goes
 
@@ -92,6 +94,10 @@ class ReportJob:
     def close(self) -> None:
         self.outbox.close()
 
+    async def _db(self, call: Callable[..., T], *args: Any) -> T:
+        """An outbox call in a worker thread: a write lock held elsewhere never stalls the loop."""
+        return await asyncio.to_thread(call, *args)
+
     # --- building ---
     def report(self, day: date, now: float) -> DailyReport:
         data = collect(self.ledger, self.calendar, self.config, day)
@@ -105,7 +111,7 @@ class ReportJob:
             png = await asyncio.to_thread(render_chart, report, self.settings.language)
         return Composed(report, build_message(report, self.settings, png))
 
-    def _queue(self, composed: Composed, now: float) -> bool:
+    async def _queue(self, composed: Composed, now: float) -> bool:
         settings = self.settings
         day = composed.report.day
         args = (
@@ -116,7 +122,9 @@ class ReportJob:
             composed.message.as_bytes(),
             now,
         )
-        return self.outbox.queue(*args) or self.outbox.requeue_skipped(*args)
+        if await self._db(self.outbox.queue, *args):
+            return True
+        return await self._db(self.outbox.requeue_skipped, *args)
 
     # --- the scheduler's entry point ---
     async def run_due(self, now: float) -> None:
@@ -130,7 +138,7 @@ class ReportJob:
         queued = []
         for back in range(self.catch_up_days, -1, -1):
             day = today - timedelta(days=back)
-            if self.outbox.get(day) is not None:
+            if await self._db(self.outbox.get, day) is not None:
                 continue
             if now < send_time(self.calendar, self.settings, day).timestamp():
                 continue
@@ -138,11 +146,12 @@ class ReportJob:
                 continue  # Pantau was not running that day (e.g. the day before installing)
             report = self.report(day, now)
             if not report.worth_sending:
-                self.outbox.skip(day, now, f"closed ({report.day_note or 'no service'}), no outage")
+                why = f"closed ({report.day_note or 'no service'}), no outage"
+                await self._db(self.outbox.skip, day, now, why)
                 log.info("report %s: office closed and nothing happened, no mail", day)
                 continue
             composed = await self.compose(day, now)
-            if self._queue(composed, now):
+            if await self._queue(composed, now):
                 queued.append(day)
                 log.info("report %s queued for %s", day, ", ".join(recipients(self.settings)))
         return queued
@@ -156,7 +165,7 @@ class ReportJob:
     async def send_pending(self, now: float, only: date | None = None) -> list[date]:
         """Send queued mails that are due; a failed round keeps the mail for the next round."""
         sent = []
-        for row in self.outbox.due(now):
+        for row in await self._db(self.outbox.due, now):
             if only is not None and row.day != only:
                 continue
             if await self._send(row, now):
@@ -164,7 +173,7 @@ class ReportJob:
         return sent
 
     async def _send(self, row: OutboxRow, now: float) -> bool:
-        if not self.outbox.claim(row.day, now):
+        if not await self._db(self.outbox.claim, row.day, now):
             return False
         started = time.monotonic()
         assert row.message is not None and row.sender is not None
@@ -177,7 +186,7 @@ class ReportJob:
             failed_at = now + (time.monotonic() - started)
             error = f"{type(exc).__name__}: {exc}"
             if rejected(exc):
-                self.outbox.mark_failed(row.day, failed_at, error)
+                await self._db(self.outbox.mark_failed, row.day, failed_at, error)
                 if self.metrics is not None:
                     self.metrics.mails_rejected.inc()
                 log.error(
@@ -186,28 +195,28 @@ class ReportJob:
                     row.day, error, row.day,
                 )  # fmt: skip
                 return False
-            self.outbox.release(row.day, failed_at, error, failed_at + retry.pause)
+            await self._db(self.outbox.release, row.day, failed_at, error, failed_at + retry.pause)
             log.warning("report %s not sent (%s); next try in %.0f s", row.day, error, retry.pause)
             return False
         except asyncio.CancelledError:
             # Stopping mid-send: hand the mail back so the next run (or process) sends it.
             self.outbox.release(row.day, now, "cancelled", now)
             raise
-        self.outbox.mark_sent(row.day, now + (time.monotonic() - started))
+        await self._db(self.outbox.mark_sent, row.day, now + (time.monotonic() - started))
         log.info("report %s sent (%s)", row.day, row.message_id)
         return True
 
     async def send_day(self, day: date, now: float) -> OutboxRow:
         """`pantau report daily --send`: queue the day's report (once) and try to send it now."""
-        row = self.outbox.get(day)
+        row = await self._db(self.outbox.get, day)
         if row is None or row.status == "skipped":
-            self._queue(await self.compose(day, now), now)
+            await self._queue(await self.compose(day, now), now)
         elif row.status == "failed":
-            self.outbox.retry_failed(day, now)
-        row = self.outbox.get(day)
+            await self._db(self.outbox.retry_failed, day, now)
+        row = await self._db(self.outbox.get, day)
         assert row is not None
         if row.status == "queued":
             await self.send_pending(max(now, row.next_attempt_at), only=day)
-        result = self.outbox.get(day)
+        result = await self._db(self.outbox.get, day)
         assert result is not None
         return result

@@ -89,13 +89,23 @@ class Outbox:
         self.office = office
         self.lease = lease
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        # FULL: a row marked sent must survive a power cut, or the day's mail goes out twice.
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = self._connect(path)
         self._db.executescript(SCHEMA)
         self._migrate()
+
+    @staticmethod
+    def _connect(path: str | Path) -> sqlite3.Connection:
+        db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA busy_timeout=5000")
+        # FULL: a row marked sent must survive a power cut, or the day's mail goes out twice.
+        db.execute("PRAGMA synchronous=FULL")
+        return db
+
+    def reattach(self, path: str | Path) -> None:
+        """Use the ledger's rescued copy from now on (monitor/ledger_writer.py); same owner."""
+        self._db.close()
+        self._db = self._connect(path)
 
     def _migrate(self) -> None:
         """Before 'failed' (a permanent SMTP rejection) existed, the CHECK did not allow it."""
