@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -90,13 +91,20 @@ class ReportJob:
         retry = self.settings.retry
         lease = retry.timeout + self.settings.smtp.timeout + 60.0
         self.outbox = Outbox(config.storage.path, config.office.office_id, lease=lease)
+        self._outbox_thread = ThreadPoolExecutor(1, thread_name_prefix="pantau-outbox")
 
     def close(self) -> None:
+        self._outbox_thread.shutdown(wait=True)  # every write asked for is done before closing
         self.outbox.close()
 
     async def _db(self, call: Callable[..., T], *args: Any) -> T:
-        """An outbox call in a worker thread: a write lock held elsewhere never stalls the loop."""
-        return await asyncio.to_thread(call, *args)
+        """An outbox call in its own thread: a write lock held elsewhere never stalls the loop.
+
+        Shielded: a call once made completes even if the job is cancelled meanwhile (a stop
+        right after the server's "250 OK" must still mark the mail sent, or it goes twice).
+        """
+        loop = asyncio.get_running_loop()
+        return await asyncio.shield(loop.run_in_executor(self._outbox_thread, call, *args))
 
     # --- building ---
     def report(self, day: date, now: float) -> DailyReport:
