@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -39,7 +38,6 @@ from monitor.ledger import (
     uncovered,
 )
 
-log = logging.getLogger("pantau.ledger")
 # 25 targets probed every 15 s for 16 hours; 136 bytes each in memory (measured), 14 MB at most.
 # Writing all of them when the disk recovers took 0.7 s (in the writer thread, not the loop).
 MAX_PENDING_SAMPLES = 100_000
