@@ -111,6 +111,7 @@ class _Run:
         self.answers: dict[int, tuple[Reply, int]] = {}  # key -> (reply, rtt ns)
         self.end_ttl: int | None = None  # the lowest TTL the destination (or a refusal) answered
         self.done = asyncio.Event()
+        self._all_sent = False
         self.ident = random.randint(1, 0xFFFF)
         self.base = random.getrandbits(32)
         self.sockets: list[socket.socket] = []
@@ -172,7 +173,6 @@ class _Run:
 
     async def go(self) -> tuple[Hop, ...]:
         settings, key = self.settings, 0
-        self._all_sent = False
         for _ in range(settings.probes):
             for ttl in range(1, settings.max_ttl + 1):
                 if self.end_ttl is not None and ttl > self.end_ttl:
@@ -187,7 +187,10 @@ class _Run:
         return self._hops()
 
     def _hops(self) -> tuple[Hop, ...]:
-        last = self.end_ttl or self.settings.max_ttl
+        # The lowest TTL that reached the end, over all replies: a first-round probe to a
+        # higher TTL may have got there while the lower one was lost.
+        ends = [self.sent[k][0] for k, (r, _) in self.answers.items() if r.kind != "time_exceeded"]
+        last = min(ends) if ends else self.settings.max_ttl
         sent: Counter[int] = Counter()
         by_ttl: dict[int, list[tuple[Reply, int]]] = {}
         for key, (ttl, _) in self.sent.items():

@@ -1,0 +1,67 @@
+"""The verdict uses the path: `datacenter` only when the path still reaches the data center."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.path.analysis import PathFinding
+from monitor.verdict import judge
+from tests.test_verdict import world
+
+
+def finding(target: str, reaches: bool | None, cause: str) -> PathFinding:
+    return PathFinding(target, reaches, cause, None, None)
+
+
+@pytest.mark.parametrize(
+    ("paths", "domain", "confirmed", "cause"),
+    [
+        (None, "datacenter", None, None),  # tracing off: the verdict as before
+        ({}, "datacenter", False, "no_trace"),  # no trace yet: unconfirmed, never a guess
+        (
+            {"dc-web": finding("dc-web", True, "destination_answers")},
+            "datacenter",
+            True,
+            "destination_answers",
+        ),
+        (
+            {"dc-web": finding("dc-web", True, "reaches_handoff")},
+            "datacenter",
+            True,
+            "reaches_handoff",
+        ),
+        ({"dc-web": finding("dc-web", False, "isp_no_route")}, "isp", True, "isp_no_route"),
+        (
+            {"dc-web": finding("dc-web", False, "ends_before_handoff")},
+            "isp",
+            True,
+            "ends_before_handoff",
+        ),
+        ({"dc-web": finding("dc-web", None, "no_baseline")}, "datacenter", False, "no_baseline"),
+    ],
+)
+def test_datacenter_down_with_anchors_up(
+    paths: dict | None,
+    domain: str,
+    confirmed: bool | None,
+    cause: str | None,  # type: ignore[type-arg]
+) -> None:
+    verdict = judge(world({"dc-web": "down"}), paths)
+    assert (verdict.state, verdict.domain, verdict.confirmed, verdict.cause) == (
+        "down", domain, confirmed, cause,
+    )  # fmt: skip
+
+
+def test_path_never_overrides_a_failing_earlier_hop() -> None:
+    isp_cut = {"dc-web": finding("dc-web", True, "destination_answers")}
+    assert judge(world({"dc-web": "down", "router": "down"}), isp_cut).domain == "local"
+    assert judge(world({"dc-web": "down", "anchor": "down"}), isp_cut).domain == "isp"
+
+
+def test_one_target_whose_path_dies_in_the_isp_is_enough() -> None:
+    paths = {
+        "dc-web": finding("dc-web", True, "destination_answers"),
+        "dc-vpn": finding("dc-vpn", False, "ends_before_handoff"),
+    }
+    verdict = judge(world({"dc-web": "down", "dc-vpn": "down"}), paths)
+    assert (verdict.domain, verdict.culprit) == ("isp", "dc-vpn")
