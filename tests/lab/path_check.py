@@ -68,14 +68,14 @@ async def main() -> None:
     ctx = ProbeContext()
     baseline = None
     if args.baseline:
-        baseline = Trace.from_dict(json.loads(Path(args.baseline).read_text()))
+        baseline = Trace.from_dict(json.loads(Path(args.baseline).read_text()))  # noqa: ASYNC240
     settings = TraceSettings(max_ttl=8, probes=args.probes, timeout=0.5, spacing=0.003)
     try:
         for _ in range(args.rounds):
             row = await one_round(ctx, baseline, settings)
             print(json.dumps(row), flush=True)
             if args.save_baseline:
-                Path(args.save_baseline).write_text(json.dumps(row["trace"]))
+                Path(args.save_baseline).write_text(json.dumps(row["trace"]))  # noqa: ASYNC240
     finally:
         await ctx.close()
 

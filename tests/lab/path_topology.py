@@ -139,7 +139,9 @@ EDGE_DROPS = """table inet ptrace {
   chain edge_drop { type filter hook prerouting priority -300; iifname "isp0" drop; }
 }"""
 RATE_LIMIT = """table inet ptrace {
-  chain icmp_limit { type filter hook output priority 0; icmp type time-exceeded limit rate over 2/second drop; }
+  chain icmp_limit {
+    type filter hook output priority 0; icmp type time-exceeded limit rate over 2/second drop;
+  }
 }"""
 FORWARD_LOSS = """table inet ptrace {
   chain forward_loss { type filter hook forward priority 0; numgen random mod 100 < 30 drop; }
