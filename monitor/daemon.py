@@ -32,6 +32,9 @@ from monitor.tracker import LinkTracker
 from monitor.web import make_app
 
 if TYPE_CHECKING:
+    from monitor.path.analysis import PathFinding
+    from monitor.path.trace import Trace
+    from monitor.path.watch import PathWatch
     from monitor.report.job import ReportJob
 
 log = logging.getLogger("pantau")
@@ -75,6 +78,7 @@ class Daemon:
         self._ctx: ProbeContext | None = None
         self._runner: web.AppRunner | None = None
         self.report_job: ReportJob | None = None
+        self.path_watch: PathWatch | None = None
         self.port: int | None = None
 
     async def __aenter__(self) -> Daemon:
@@ -107,6 +111,8 @@ class Daemon:
             self.report_job = ReportJob(config, self.ledger, self.calendar)
         self.tracker = LinkTracker(config, self.calendar, self.ledger, self.metrics, self._event)
         self.tracker.resume(self.clock.wall())
+        if config.path.enabled:
+            self._start_path_watch()
         app = make_app(self.metrics, self.status, self.healthy, self.outages)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -131,6 +137,11 @@ class Daemon:
         self.scheduler.scheduler.add_job(
             self._housekeeping, "interval", hours=6, id="_housekeeping", max_instances=1
         )
+        if self.path_watch is not None:
+            self.scheduler.scheduler.add_job(
+                self._path_baseline, "interval", seconds=60, id="_path", max_instances=1,
+                next_run_time=self.clock.now(),
+            )  # fmt: skip
         if self.report_job is not None:
             # A send may wait out SMTP retries for minutes: one at a time, never queued up.
             self.scheduler.scheduler.add_job(
@@ -152,6 +163,10 @@ class Daemon:
             await asyncio.sleep(0)  # let cancelled probes unwind before their resources close
         if self.tracker is not None and self.ledger is not None:
             self.tracker.flush(self.clock.wall())
+        if self.path_watch is not None:
+            await self.path_watch.close()
+            self.path_watch.store.close()
+            self.path_watch = None
         if self._ctx is not None:
             await self._ctx.close()
             self._ctx = None
@@ -192,10 +207,48 @@ class Daemon:
         self.clock.resync()
         if self.ledger is not None:
             self.ledger.prune_samples(time.time() - SAMPLE_RETENTION_DAYS * 86400)
+        if self.path_watch is not None:
+            self.path_watch.store.prune(time.time() - SAMPLE_RETENTION_DAYS * 86400)
+
+    # --- path evidence (issue 14): traces on link-state changes and as a periodic baseline ---
+    def _start_path_watch(self) -> None:
+        from monitor.path.metrics import PathMetrics
+        from monitor.path.store import PathStore
+        from monitor.path.watch import PathWatch
+
+        store = PathStore(self.config.storage.path, self.config.office.office_id)
+        metrics = PathMetrics(self.metrics.registry)
+        self.path_watch = PathWatch(self.config, store, metrics, self._on_path)
+
+    def _path_trigger(self, kind: str, data: dict[str, Any]) -> None:
+        """Trace the data-center targets that are not up, on every link-state change."""
+        if self.path_watch is None or self.tracker is None:
+            return
+        if kind == "target" and data["role"] == "datacenter" and data["new"] in ("down", "slow"):
+            self.path_watch.on_transition([data["target"]])
+        elif kind == "domain" or (kind == "link" and data["state"] in ("down", "slow")):
+            states = self.tracker.targets
+            self.path_watch.on_transition(
+                [n for n in self.path_watch.specs if states[n].state in ("down", "slow")]
+            )
+
+    def _on_path(
+        self, target: str, trace: Trace, baseline: Trace | None, finding: PathFinding
+    ) -> None:
+        if self.tracker is not None:
+            self.tracker.on_path(target, trace, baseline, finding, self.clock.wall())
+        if self._on_event is not None:
+            self._on_event("path", {"target": target, "trace": trace, "finding": finding})
+
+    async def _path_baseline(self) -> None:
+        if self.path_watch is not None and self.tracker is not None:
+            states = self.tracker.targets
+            self.path_watch.baseline_due(lambda name: states[name].state == "up")
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
         if self._on_event is not None:
             self._on_event(kind, data)
+        self._path_trigger(kind, data)
         log.info(describe_event(kind, data, self.config), extra=_plain({"event": kind, **data}))
 
     # --- what the web app shows ---
