@@ -233,10 +233,11 @@ class Daemon:
             )
 
     def _on_path(
-        self, target: str, trace: Trace, baseline: Trace | None, finding: PathFinding
+        self, target: str, trace: Trace, finding: PathFinding, evidence: dict[str, Any]
     ) -> None:
         if self.tracker is not None:
-            self.tracker.on_path(target, trace, baseline, finding, self.clock.wall())
+            self.tracker.on_path(target, finding, evidence, self.clock.wall())
+        log.info("path to %s: %s", target, path_summary(trace, finding, self.path_watch))
         if self._on_event is not None:
             self._on_event("path", {"target": target, "trace": trace, "finding": finding})
 
@@ -293,6 +294,12 @@ class Daemon:
             "in_service_hours": self.calendar.is_open(self.clock.now()),
             "targets": targets,
         }
+
+
+def path_summary(trace: Trace, finding: PathFinding, watch: PathWatch | None) -> str:
+    from monitor.path.describe import summary
+
+    return summary(trace, finding, watch.owners if watch else [])
 
 
 def _bound_port(runner: web.AppRunner) -> int | None:

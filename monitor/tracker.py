@@ -17,7 +17,6 @@ from monitor.config import Config
 from monitor.ledger import Episode, EpisodeKind, Ledger, Sample
 from monitor.metrics import DOMAINS, Metrics
 from monitor.path.analysis import PathFinding
-from monitor.path.trace import Trace
 from monitor.probes.result import ProbeResult
 from monitor.state import TargetState, Thresholds, Transition
 from monitor.verdict import LinkVerdict, judge
@@ -137,7 +136,7 @@ class LinkTracker:
             self._on_verdict(verdict, transition.at)
 
     def on_path(
-        self, target: str, trace: Trace, baseline: Trace | None, finding: PathFinding, at: float
+        self, target: str, finding: PathFinding, evidence: dict[str, Any], at: float
     ) -> None:
         """A trace finished: keep it as evidence and let it confirm or correct the verdict."""
         if self.paths is None:
@@ -146,11 +145,7 @@ class LinkTracker:
         episode = self.episode
         if episode is not None:
             path = episode.evidence.setdefault("path", {})
-            path.setdefault("targets", {})[target] = {
-                **finding.as_dict(),
-                "trace": trace.as_dict(),
-                "baseline": None if baseline is None else baseline.as_dict(),
-            }
+            path.setdefault("targets", {})[target] = evidence
         verdict = judge(self.targets.values(), self.paths)
         if verdict != self.verdict:
             # The trace refines the verdict of the change that asked for it: it replaces the

@@ -23,23 +23,13 @@ def listener() -> Iterator[int]:
 
 
 def write_config(tmp_path: Path, port: int) -> Path:
+    target = {"name": "dc-app", "role": "datacenter", "kind": "tcp", "host": "127.0.0.1"}
+    owner = {"prefix": "127.0.0.0/8", "name": "Loopback DC", "role": "datacenter"}
     data = {
         "office": {"name": "Grobogan"},
         "storage": {"path": str(tmp_path / "pantau.db")},
-        "targets": [
-            {
-                "name": "dc-app",
-                "role": "datacenter",
-                "kind": "tcp",
-                "host": "127.0.0.1",
-                "port": port,
-            }
-        ],  # fmt: skip
-        "path": {
-            "owners": [{"prefix": "127.0.0.0/8", "name": "Loopback DC", "role": "datacenter"}],
-            "probes": 2,
-            "timeout": "200ms",
-        },  # fmt: skip
+        "targets": [{**target, "port": port}],
+        "path": {"owners": [owner], "probes": 2, "timeout": "200ms"},
     }
     path = tmp_path / "pantau.yaml"
     path.write_text(yaml.safe_dump(data))

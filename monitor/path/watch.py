@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.config import Config, DnsTarget, HttpTarget, IcmpTarget, TcpTarget
-from monitor.path.analysis import Owner, PathFinding, judge_path
+from monitor.path.analysis import Owner, PathFinding, judge_path, owner_of
 from monitor.path.metrics import PathMetrics
 from monitor.path.store import PathStore, TraceKind
 from monitor.path.trace import Protocol, Trace
@@ -21,7 +22,7 @@ from monitor.path.tracer import TraceSettings, trace
 
 log = logging.getLogger(__name__)
 Spec = tuple[str, Protocol, int]
-FindingSink = Callable[[str, Trace, Trace | None, PathFinding], None]
+FindingSink = Callable[[str, Trace, PathFinding, dict[str, Any]], None]
 CONCURRENT_TRACES = 2
 
 
@@ -39,6 +40,15 @@ def spec_of(target: object) -> Spec:
         return target.server_host, "icmp", 0
     assert isinstance(target, IcmpTarget)
     return target.host, "icmp", 0
+
+
+def annotated(trace: Trace, owners: Sequence[Owner]) -> dict[str, Any]:
+    """The trace as JSON with each hop's owner, as the ledger keeps it (owners may change)."""
+    data = trace.as_dict()
+    for hop in data["hops"]:
+        owner = owner_of(hop["address"], owners)
+        hop["owner"] = None if owner is None else {"name": owner.name, "role": owner.role}
+    return data
 
 
 class PathWatch:
@@ -104,7 +114,12 @@ class PathWatch:
         finding = judge_path(found, baseline, self.owners, self.threshold)
         self.metrics.observe(name, why, found, finding)
         if why != "baseline":
-            self.sink(name, found, baseline, finding)
+            evidence = {
+                **finding.as_dict(),
+                "trace": annotated(found, self.owners),
+                "baseline": None if baseline is None else annotated(baseline, self.owners),
+            }
+            self.sink(name, found, finding, evidence)
 
     async def close(self) -> None:
         tasks = list(self._tasks.values())
