@@ -218,6 +218,7 @@ class Daemon:
 
         store = PathStore(self.config.storage.path, self.config.office.office_id)
         metrics = PathMetrics(self.metrics.registry)
+        self.metrics.others.extend(metrics.families)
         self.path_watch = PathWatch(self.config, store, metrics, self._on_path)
 
     def _path_trigger(self, kind: str, data: dict[str, Any]) -> None:

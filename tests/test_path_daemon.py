@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -51,6 +52,12 @@ async def test_a_trace_runs_within_5s_of_a_transition_and_is_evidence(net: SimNe
             registry.get_sample_value("pantau_path_reaches_datacenter", {"target": path["target"]})
             == 1.0
         )
+        async with aiohttp.ClientSession() as session:
+            url = f"http://127.0.0.1:{daemon.port}/metrics"
+            async with session.get(url) as response:
+                page = await response.text()
+        assert f'pantau_path_reaches_datacenter{{target="{path["target"]}"}} 1.0' in page
+        assert f'pantau_path_hop_loss_ratio{{target="{path["target"]}",ttl="1"}} 0.0' in page
         await net.set_mode("datacenter", "ok")
 
 

@@ -34,6 +34,8 @@ class PathMetrics:
             ["target", "why", "result"], registry=r,
         )  # fmt: skip
         self._ttls: dict[str, set[int]] = {}
+        # For the fast /metrics renderer, which takes a list of families (Metrics.others).
+        self.families = [self.hops_reached, self.hop_loss, self.reaches_datacenter, self.traces]
 
     def observe(self, target: str, why: str, trace: Trace, finding: PathFinding) -> None:
         self.traces.labels(target, why, trace.error or "ok").inc()
