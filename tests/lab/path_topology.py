@@ -74,7 +74,7 @@ class PathLab:
         return f"{self.prefix}-{name}"
 
     def run(self, name: str, *argv: str, check: bool = True) -> str:
-        return sh("ip", "netns", "exec", self.ns(name), *argv, check=check, timeout=60).stdout
+        return sh("ip", "netns", "exec", self.ns(name), *argv, check=check, timeout=120).stdout
 
     def build(self) -> None:
         for name in NAMES:
