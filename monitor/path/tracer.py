@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import random
 import socket
 import struct
@@ -34,6 +35,9 @@ from monitor.path.packets import (
 from monitor.path.trace import Hop, Protocol, Trace
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; missing from 3.11's module
+SO_ATTACH_FILTER, SOL_RAW, ICMP_FILTER = 26, 255, 1
+# ICMP types a trace reads: echo reply, destination unreachable, time exceeded.
+_ICMP_KEEP = (1 << 0) | (1 << 3) | (1 << 11)
 PERMISSION_HELP = "tracing needs raw sockets: run as root or give the process CAP_NET_RAW"
 
 
@@ -93,6 +97,27 @@ def _raw(proto: int) -> socket.socket:
     return sock
 
 
+def _only_from(sock: socket.socket, dest: str, port: int) -> None:
+    """Classic BPF: the kernel hands this raw TCP socket only segments from dest:port.
+
+    Without it every TCP segment of the host (the probes' handshakes, hundreds a second) is
+    copied to the trace and parsed in Python."""
+    address = struct.unpack("!I", socket.inet_aton(dest))[0]
+    program = [
+        (0x20, 0, 0, 12),  # ld [12]: IPv4 source address
+        (0x15, 0, 4, address),  # jeq dest, else reject
+        (0xB1, 0, 0, 0),  # ldx 4*([0]&0xf): IP header length
+        (0x48, 0, 0, 0),  # ldh [x+0]: TCP source port
+        (0x15, 0, 1, port),  # jeq port, else reject
+        (0x06, 0, 0, 0xFFFF),  # accept
+        (0x06, 0, 0, 0),  # reject
+    ]
+    code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in program))
+    sock.setsockopt(
+        socket.SOL_SOCKET, SO_ATTACH_FILTER, struct.pack("HL", len(program), ctypes.addressof(code))
+    )
+
+
 def _stamp(ancillary: list[tuple[int, int, bytes]]) -> int | None:
     for level, kind, data in ancillary:
         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
@@ -117,6 +142,7 @@ class _Run:
         self.sockets: list[socket.socket] = []
         self._reserve: socket.socket | None = None
         self.icmp = _raw(socket.IPPROTO_ICMP)
+        self.icmp.setsockopt(SOL_RAW, ICMP_FILTER, struct.pack("I", ~_ICMP_KEEP & 0xFFFFFFFF))
         self.sockets.append(self.icmp)
         self.sport = 0
         if protocol == "tcp":
@@ -127,6 +153,7 @@ class _Run:
             self._reserve.bind((self.source, 0))
             self.sport = self._reserve.getsockname()[1]
             self.tcp = _raw(socket.IPPROTO_TCP)
+            _only_from(self.tcp, dest, port)
             self.sockets.append(self.tcp)
             self.loop.add_reader(self.tcp, self._drain, self.tcp, self._parse_tcp)
         self.loop.add_reader(self.icmp, self._drain, self.icmp, self._parse_icmp)
