@@ -291,6 +291,9 @@ class Daemon:
                 "domain": verdict.domain if verdict else None,
                 "since": None if episode is None else episode.started_at,
                 "episode": None if episode is None else episode.kind,
+                # issue 14: whether a path trace confirms the domain (None: not traced)
+                "confirmed": verdict.confirmed if verdict else None,
+                "cause": verdict.cause if verdict else None,
             },
             "in_service_hours": self.calendar.is_open(self.clock.now()),
             "targets": targets,

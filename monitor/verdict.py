@@ -71,7 +71,12 @@ def judge(
         return LinkVerdict("unknown", None)
     slow = [t for t in dc if t.state == "slow"]
     if slow:
-        return LinkVerdict("slow", *_blame(by_role, slow, ("slow", "down")))
+        domain, culprit = _blame(by_role, slow, ("slow", "down"))
+        if domain == "datacenter" and paths is not None:
+            lossy = _loss_before_datacenter(slow, paths)
+            if lossy is not None:
+                return LinkVerdict("slow", lossy[0], lossy[1], True, "loss")
+        return LinkVerdict("slow", domain, culprit)
     return LinkVerdict("up", None)
 
 
@@ -110,3 +115,20 @@ def _by_path(
         return "datacenter", failing[0].name, True, first.cause
     missing = next((f for _, f in findings if f is None or f.reaches_datacenter is None), None)
     return "datacenter", failing[0].name, False, missing.cause if missing else "no_trace"
+
+
+def _loss_before_datacenter(
+    slow: list[TargetState], paths: Mapping[str, PathFinding]
+) -> tuple[Domain, str] | None:
+    """A slow data center whose path loses packets from an ISP (or our own) hop on is not the
+    data center's fault: (domain, target) of the first such finding."""
+    for target in slow:
+        finding = paths.get(target.name)
+        if finding is None or finding.loss is None or finding.loss_owner is None:
+            continue
+        role = finding.loss_owner.role
+        if role in ("isp", "internet"):
+            return "isp", target.name
+        if role == "local":
+            return "local", target.name
+    return None

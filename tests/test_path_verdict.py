@@ -65,3 +65,20 @@ def test_one_target_whose_path_dies_in_the_isp_is_enough() -> None:
     }
     verdict = judge(world({"dc-web": "down", "dc-vpn": "down"}), paths)
     assert (verdict.domain, verdict.culprit) == ("isp", "dc-vpn")
+
+
+def test_slow_data_center_with_loss_inside_the_isp_is_isp() -> None:
+    from monitor.path.analysis import LossBlame, Owner
+    from monitor.path.config import PathOwner
+    from monitor.path.trace import Hop
+
+    isp = Owner.of(PathOwner(prefix="10.20.0.0/16", name="Telkom", role="isp"))
+    dc = Owner.of(PathOwner(prefix="10.30.0.0/16", name="Kemendagri", role="datacenter"))
+    hop, after = Hop(3, "10.20.3.1", 40, 40), Hop(4, "10.30.0.1", 40, 20)
+    for owner, domain in ((isp, "isp"), (dc, "datacenter"), (None, "datacenter")):
+        finding = PathFinding(
+            "dc-web", True, "destination_answers", None, None,
+            loss=LossBlame(hop, after, 0.5), loss_owner=owner,
+        )  # fmt: skip
+        verdict = judge(world({"dc-web": "slow"}), {"dc-web": finding})
+        assert (verdict.state, verdict.domain) == ("slow", domain), owner
