@@ -291,11 +291,13 @@ class Daemon:
                 "domain": verdict.domain if verdict else None,
                 "since": None if episode is None else episode.started_at,
                 "episode": None if episode is None else episode.kind,
-                # issue 14: whether a path trace confirms the domain (None: not traced)
+            },
+            "in_service_hours": self.calendar.is_open(self.clock.now()),
+            # issue 14: whether a path trace confirms the link's domain (None: not traced)
+            "path": {
                 "confirmed": verdict.confirmed if verdict else None,
                 "cause": verdict.cause if verdict else None,
             },
-            "in_service_hours": self.calendar.is_open(self.clock.now()),
             "targets": targets,
         }
 

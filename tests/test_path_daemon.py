@@ -42,8 +42,8 @@ async def test_a_trace_runs_within_5s_of_a_transition_and_is_evidence(net: SimNe
         assert daemon.tracker is not None
         assert daemon.tracker.verdict.confirmed is True
         assert daemon.tracker.verdict.cause == "destination_answers"
-        link_status = daemon.status()["link"]
-        assert (link_status["confirmed"], link_status["cause"]) == (True, "destination_answers")
+        path_status = daemon.status()["path"]
+        assert path_status == {"confirmed": True, "cause": "destination_answers"}
         day = daemon.clock.now().astimezone(config.office.zone).date()
         (outage,) = daemon.outages(day, day)["outages"]
         evidence = outage["path"]

@@ -57,6 +57,9 @@ async def trace(
     """Trace the path to `host`; every failure (no privilege, no name, a bug) is in `error`."""
     settings = settings or TraceSettings()
     at = time.time()
+    if ":" in host:
+        message = f"{host}: IPv6 paths are not traced yet (IPv4 only)"
+        return Trace(host, "", protocol, port, at, error="unsupported", message=message)
     try:
         dest = await _resolve(host)
     except OSError as exc:
@@ -65,6 +68,8 @@ async def trace(
         run = _Run(dest, protocol, port, settings)
     except PermissionError:
         return Trace(host, dest, protocol, port, at, error="permission", message=PERMISSION_HELP)
+    except OSError as exc:  # e.g. no route at all from this host
+        return Trace(host, dest, protocol, port, at, error="unreachable", message=str(exc))
     try:
         hops = await run.go()
     except OSError as exc:
@@ -141,9 +146,17 @@ class _Run:
         self.base = random.getrandbits(32)
         self.sockets: list[socket.socket] = []
         self._reserve: socket.socket | None = None
+        try:
+            self._open()
+        except BaseException:
+            self.close()  # what opened before the failure (e.g. no privilege for the next one)
+            raise
+
+    def _open(self) -> None:
+        dest, protocol, port = self.dest, self.protocol, self.port
         self.icmp = _raw(socket.IPPROTO_ICMP)
-        self.icmp.setsockopt(SOL_RAW, ICMP_FILTER, struct.pack("I", ~_ICMP_KEEP & 0xFFFFFFFF))
         self.sockets.append(self.icmp)
+        self.icmp.setsockopt(SOL_RAW, ICMP_FILTER, struct.pack("I", ~_ICMP_KEEP & 0xFFFFFFFF))
         self.sport = 0
         if protocol == "tcp":
             self.source = _source_for(dest)
@@ -153,8 +166,8 @@ class _Run:
             self._reserve.bind((self.source, 0))
             self.sport = self._reserve.getsockname()[1]
             self.tcp = _raw(socket.IPPROTO_TCP)
-            _only_from(self.tcp, dest, port)
             self.sockets.append(self.tcp)
+            _only_from(self.tcp, dest, port)
             self.loop.add_reader(self.tcp, self._drain, self.tcp, self._parse_tcp)
         self.loop.add_reader(self.icmp, self._drain, self.icmp, self._parse_icmp)
 
