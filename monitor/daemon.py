@@ -238,9 +238,9 @@ class Daemon:
     ) -> None:
         if self.tracker is not None:
             self.tracker.on_path(target, finding, evidence, self.clock.wall())
-        log.info("path to %s: %s", target, path_summary(trace, finding, self.path_watch))
-        if self._on_event is not None:
-            self._on_event("path", {"target": target, "trace": trace, "finding": finding})
+        summary = path_summary(trace, finding, self.path_watch)
+        self._event("path", {"target": target, "trace": trace, "finding": finding,
+                             "summary": summary})  # fmt: skip
 
     async def _path_baseline(self) -> None:
         if self.path_watch is not None and self.tracker is not None:
@@ -343,6 +343,8 @@ def describe_event(kind: str, data: dict[str, Any], config: Config) -> str:
             f"unmonitored from {local_time(data['from'], config)} "
             f"to {local_time(data['to'], config)}"
         )
+    if kind == "path":
+        return f"path to {data['target']}: {data['summary']}"
     if kind == "resumed":
         return f"{data['kind']} still open since {local_time(data['since'], config)}: continued"
     return f"{kind} {data}"
