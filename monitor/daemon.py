@@ -238,9 +238,18 @@ class Daemon:
     ) -> None:
         if self.tracker is not None:
             self.tracker.on_path(target, finding, evidence, self.clock.wall())
-        summary = path_summary(trace, finding, self.path_watch)
-        self._event("path", {"target": target, "trace": trace, "finding": finding,
-                             "summary": summary})  # fmt: skip
+        plain = {
+            "target": target,
+            "summary": path_summary(trace, finding, self.path_watch),
+            "reaches_datacenter": finding.reaches_datacenter,
+            "cause": finding.cause,
+        }
+        if self._on_event is not None:
+            self._on_event("path", {**plain, "trace": trace, "finding": finding})
+        # The log line carries plain values only (JSON logs), not the trace objects.
+        log.info(
+            describe_event("path", plain, self.config), extra=_plain({"event": "path", **plain})
+        )
 
     async def _path_baseline(self) -> None:
         if self.path_watch is not None and self.tracker is not None:
