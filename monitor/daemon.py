@@ -139,7 +139,9 @@ class Daemon:
         )
         if self.path_watch is not None:
             self.scheduler.scheduler.add_job(
-                self._path_baseline, "interval", seconds=60, id="_path", max_instances=1,
+                # Checked at least every minute; the watch keeps baseline_every and min_gap.
+                self._path_baseline, "interval", id="_path", max_instances=1,
+                seconds=min(60.0, config.path.baseline_every / 2),
                 next_run_time=self.clock.now(),
             )  # fmt: skip
         if self.report_job is not None:
