@@ -8,18 +8,33 @@ office namespace (tracer, analysis and verdict are the daemon's own code).
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from monitor.calendar import ServiceCalendar
+from monitor.config import parse_config
+from monitor.ledger import Ledger
+from monitor.outages import outage_rows
+from monitor.path.store import PathStore
 from tests.conftest import require_root, require_tool
 from tests.lab.path_topology import (
+    ANCHOR,
+    ANCHOR_PORT,
+    DC,
+    DC_PORT,
     EDGE,
     ISP2,
     ISP4,
+    OWNERS,
     PathLab,
     app_refuses,
     edge_drops,
@@ -102,3 +117,86 @@ def test_forwarding_loss_is_blamed_never_the_icmp_rate_limiter(lab: tuple[PathLa
         # edge on, ~50% are lost: 30% each way through isp4's forward hook).
         assert loss["blamed"]["address"] == ISP4, (loss, hops)
         assert loss["first_lossy"]["address"] == EDGE, (loss, hops)
+
+
+def test_the_daemon_blames_a_cut_peering_link_on_the_isp(lab: tuple[PathLab, Path]) -> None:
+    """`pantau run` in the office: baseline, peering cut, an outage that is `isp` from its
+    start (the trace corrects the first guess in place) with the path in the ledger."""
+    built = lab[0]
+    work = Path(tempfile.mkdtemp(prefix="ptrace-daemon-"))
+    db = work / "pantau.db"
+    config = {
+        "office": {"name": "Path Lab", "id": "pathlab"},
+        "listen": "127.0.0.1:0",
+        "storage": {"path": str(db)},
+        "defaults": {"interval": "1s", "timeout": "800ms"},
+        "outage": {"down_after": 2, "up_after": 1},
+        "service_hours": {"weekly": {d: ["00:00-24:00"] for d in DAYS}, "holidays": None},
+        "targets": [
+            {"name": "anchor", "role": "internet", "kind": "tcp", "host": ANCHOR,
+             "port": ANCHOR_PORT},
+            {"name": "dc-app", "role": "datacenter", "kind": "tcp", "host": DC, "port": DC_PORT},
+        ],
+        "path": {"owners": OWNERS, "baseline_every": "10s", "min_gap": "10s", "probes": 3,
+                 "timeout": "500ms", "max_ttl": 8},
+    }  # fmt: skip
+    (work / "pantau.yaml").write_text(yaml.safe_dump(config))
+    argv = [sys.executable, "-m", "monitor.cli", "run", "--log-format", "json",
+            "-c", str(work / "pantau.yaml")]  # fmt: skip
+    log = (work / "pantau.log").open("w")
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", built.ns("office"), *argv], stderr=log, cwd=REPO
+    )
+    try:
+        store = PathStore(db, "pathlab") if _wait(db.exists, 10) else None
+        assert store is not None, "no ledger"
+        assert _wait(lambda: store.baseline("dc-app") is not None, 30), "no baseline trace"
+        store.close()
+        with peering_cut(built):
+            assert _wait(lambda: _outage(db, config) is not None, 15), "no outage"
+            assert _wait(lambda: ((_outage(db, config) or {}).get("path") or {}).get("targets"), 15)
+            time.sleep(1.0)
+        assert _wait(lambda: not (_outage(db, config) or {"open": True})["open"], 15)
+    finally:
+        proc.terminate()  # our child: SIGTERM stops the daemon within 5 s
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+    outage = _outage(db, config)
+    assert outage is not None
+    assert [d["domain"] for d in outage["domains"]] == ["isp"], outage["domains"]
+    path = outage["path"]
+    assert path["confirmed"] is True and path["cause"] in ("isp_no_route", "ends_before_handoff")
+    finding = path["targets"]["dc-app"]
+    assert finding["last_hop"]["address"] in (ISP2, ISP4)
+    assert finding["baseline"]["reached"] is True
+    shutil.rmtree(work, ignore_errors=True)
+
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _wait(check: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return bool(check())
+
+
+def _outage(db: Path, config: dict[str, Any]) -> dict[str, Any] | None:
+    """The last outage in the ledger, as `pantau outages --format json` shows it."""
+    parsed = parse_config(config)
+    calendar = ServiceCalendar(parsed.service_hours, parsed.office.zone)
+    ledger = Ledger(db, "pathlab")
+    try:
+        now = time.time()
+        rows = outage_rows(ledger, calendar, parsed, now - 3600, now + 60, now)["outages"]
+    finally:
+        ledger.close()
+    return rows[-1] if rows else None
