@@ -79,6 +79,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
     finally:
         if store is not None:
             store.close()
+    if found.error in ("permission", "dns", "unsupported"):
+        raise UsageError(f"trace: {found.message}")
     finding = judge_path(found, baseline, owners, settings.loss_threshold if settings else 0.1)
     if args.format == "json":
         data = {**found.as_dict(), "finding": finding.as_dict(),
@@ -86,8 +88,6 @@ def cmd_trace(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2))
     else:
         print(_text(name, found, baseline, owners, finding))
-    if found.error in ("permission", "dns"):
-        raise UsageError(f"trace: {found.message}")
     return 0 if found.reached else 1
 
 
