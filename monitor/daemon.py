@@ -28,8 +28,9 @@ from monitor.outages import day_bounds, outage_rows
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import ProbeResult
 from monitor.schedule import ProbeScheduler
+from monitor.status.web import add_status_page, board_for
 from monitor.tracker import LinkTracker
-from monitor.web import make_app
+from monitor.web import index, make_app
 
 if TYPE_CHECKING:
     from monitor.path.analysis import PathFinding
@@ -114,6 +115,10 @@ class Daemon:
         if config.path.enabled:
             self._start_path_watch()
         app = make_app(self.metrics, self.status, self.healthy, self.outages)
+        if config.status_page.enabled:
+            add_status_page(app, board_for(self))
+        else:
+            app.router.add_get("/", index)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         host, port = config.listen_host_port
