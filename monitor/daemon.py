@@ -31,6 +31,7 @@ from monitor.schedule import ProbeScheduler
 from monitor.status.web import add_status_page, board_for
 from monitor.tracker import LinkTracker
 from monitor.web import index, make_app
+from monitor.webfront import WebFront
 
 if TYPE_CHECKING:
     from monitor.path.analysis import PathFinding
@@ -81,6 +82,7 @@ class Daemon:
         self.report_job: ReportJob | None = None
         self.path_watch: PathWatch | None = None
         self.port: int | None = None
+        self.web_front: WebFront | None = None
 
     async def __aenter__(self) -> Daemon:
         await self.start()
@@ -112,6 +114,7 @@ class Daemon:
             self.report_job = ReportJob(config, self.ledger, self.calendar)
         self.tracker = LinkTracker(config, self.calendar, self.ledger, self.metrics, self._event)
         self.tracker.resume(self.clock.wall())
+        self.web_front = WebFront(config.web)  # ConfigError for a bad web config file
         if config.path.enabled:
             self._start_path_watch()
         app = make_app(self.metrics, self.status, self.healthy, self.outages)
@@ -119,10 +122,16 @@ class Daemon:
             add_status_page(app, board_for(self))
         else:
             app.router.add_get("/", index)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self.web_front.install(app)
+        # The front's guard closes idle connections; aiohttp's own keep-alive timer (75 s by
+        # default) only backs it up, so it must not fire first.
+        keepalive = max(75.0, 2 * config.web.idle_timeout)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, keepalive_timeout=keepalive
+        )
         await self._runner.setup()
         host, port = config.listen_host_port
-        site = web.TCPSite(self._runner, host, port, reuse_address=True)
+        site = self.web_front.site(self._runner, host, port)
         try:
             await site.start()
         except OSError as exc:
@@ -158,8 +167,8 @@ class Daemon:
         self.tracker.flush(self.clock.wall())  # sets pantau_in_service_hours at once
         self.scheduler.start()
         log.info(
-            "pantau started: office %s, %d targets, listening on http://%s:%d/metrics",
-            config.office.name, len(config.targets), host, self.port,
+            "pantau started: office %s, %d targets, listening on %s://%s:%d/metrics",
+            config.office.name, len(config.targets), self.web_front.scheme, host, self.port,
         )  # fmt: skip
 
     async def stop(self) -> None:
