@@ -20,11 +20,12 @@ from prometheus_client import CollectorRegistry
 
 from monitor import probes
 from monitor.calendar import ServiceCalendar
+from monitor.calendar.accounting import account_day, day_bounds, local_day, read_facts
 from monitor.clock import Clock
 from monitor.config import Config
 from monitor.ledger import Ledger
 from monitor.metrics import Metrics
-from monitor.outages import day_bounds, outage_rows
+from monitor.outages import outage_rows
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import ProbeResult
 from monitor.schedule import ProbeScheduler
@@ -284,7 +285,7 @@ class Daemon:
 
     def outages(self, first: date, last: date) -> dict[str, Any]:
         assert self.ledger is not None
-        start, end = day_bounds(first, last, self.config)
+        start, end = day_bounds(first, last, self.config.office.zone)
         return outage_rows(self.ledger, self.calendar, self.config, start, end, self.clock.wall())
 
     def status(self) -> dict[str, Any]:
@@ -324,7 +325,18 @@ class Daemon:
                 "cause": verdict.cause if verdict else None,
             },
             "targets": targets,
+            "today": self.today(),
         }
+
+    def today(self) -> dict[str, Any] | None:
+        """Today's account of service time (monitor.calendar.accounting), JSON-ready."""
+        if self.ledger is None:
+            return None
+        now = self.clock.wall()
+        zone = self.config.office.zone
+        day = local_day(now, zone)
+        facts = read_facts(self.ledger, *day_bounds(day, day, zone))
+        return account_day(facts, self.calendar, zone, day, now).as_json()
 
 
 def path_summary(trace: Trace, finding: PathFinding, watch: PathWatch | None) -> str:
