@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import socket
 import sys
 import tempfile
@@ -78,7 +79,9 @@ async def inside(count: int, interval: float, seconds: float) -> dict[str, objec
         busy = (busy_from, time.time())
     listener.close()
     lags: dict[str, list[float]] = {"quiet": [], "tracing": []}
-    for line in trace_file.read_text().splitlines():
+    lines = trace_file.read_text().splitlines()
+    shutil.rmtree(work, ignore_errors=True)
+    for line in lines:
         _name, planned, started, *_ = line.split()
         for label, (start, end) in (("quiet", quiet), ("tracing", busy)):
             if start <= float(planned) < end:
