@@ -114,6 +114,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"{config.office.timezone}), {len(config.targets)} targets ({summary}), "
         f"listen {config.listen}"
     )
+    if config.web.config_file is not None:
+        from monitor.webconfig import describe, load_web_config
+
+        print(f"{config.web.config_file}: OK — {describe(load_web_config(config.web.config_file))}")
     return 0
 
 
@@ -241,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     from monitor.report.cli import add_report_commands  # imports this module: not at the top
 
     add_report_commands(sub, with_config, span)
+    from monitor.path.cli import add_trace_command  # issue 14
+
+    add_trace_command(sub, with_config)
     return parser
 
 

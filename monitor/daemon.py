@@ -19,20 +19,25 @@ from prometheus_client import CollectorRegistry
 
 from monitor import probes
 from monitor.calendar import ServiceCalendar
+from monitor.calendar.accounting import account_day, day_bounds, local_day, read_facts
 from monitor.clock import Clock, default_clock
 from monitor.config import Config
 from monitor.ledger_lock import LedgerBusy, LedgerLock
 from monitor.ledger_writer import BufferedLedger, LedgerWriter
 from monitor.metrics import Metrics
-from monitor.outages import day_bounds, outage_rows
+from monitor.outages import outage_rows
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import ProbeResult
 from monitor.schedule import ProbeScheduler
 from monitor.status.web import add_status_page, board_for
 from monitor.tracker import LinkTracker
 from monitor.web import index, make_app
+from monitor.webfront import WebFront
 
 if TYPE_CHECKING:
+    from monitor.path.analysis import PathFinding
+    from monitor.path.trace import Trace
+    from monitor.path.watch import PathWatch
     from monitor.report.job import ReportJob
 
 log = logging.getLogger("pantau")
@@ -81,7 +86,9 @@ class Daemon:
         self._ctx: ProbeContext | None = None
         self._runner: web.AppRunner | None = None
         self.report_job: ReportJob | None = None
+        self.path_watch: PathWatch | None = None
         self.port: int | None = None
+        self.web_front: WebFront | None = None
 
     async def __aenter__(self) -> Daemon:
         await self.start()
@@ -134,15 +141,24 @@ class Daemon:
             self.report_job = ReportJob(config, self.ledger, self.calendar, metrics=self.metrics)
         self.tracker = LinkTracker(config, self.calendar, self.ledger, self.metrics, self._event)
         self.tracker.resume(self.clock.wall())
+        self.web_front = WebFront(config.web)  # ConfigError for a bad web config file
+        if config.path.enabled:
+            self._start_path_watch()
         app = make_app(self.metrics, self.status, self.health_problem, self.outages)
         if config.status_page.enabled:
             add_status_page(app, board_for(self))
         else:
             app.router.add_get("/", index)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self.web_front.install(app)
+        # The front's guard closes idle connections; aiohttp's own keep-alive timer (75 s by
+        # default) only backs it up, so it must not fire first.
+        keepalive = max(75.0, 2 * config.web.idle_timeout)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, keepalive_timeout=keepalive
+        )
         await self._runner.setup()
         host, port = config.listen_host_port
-        site = web.TCPSite(self._runner, host, port, reuse_address=True)
+        site = self.web_front.site(self._runner, host, port)
         try:
             await site.start()
         except OSError as exc:
@@ -162,6 +178,13 @@ class Daemon:
         self.scheduler.scheduler.add_job(
             self._housekeeping, "interval", hours=6, id="_housekeeping", max_instances=1
         )
+        if self.path_watch is not None:
+            self.scheduler.scheduler.add_job(
+                # Checked at least every minute; the watch keeps baseline_every and min_gap.
+                self._path_baseline, "interval", id="_path", max_instances=1,
+                seconds=min(60.0, config.path.baseline_every / 2),
+                next_run_time=self.clock.now(),
+            )  # fmt: skip
         if self.report_job is not None:
             # A send may wait out SMTP retries for minutes: one at a time, never queued up.
             self.scheduler.scheduler.add_job(
@@ -172,8 +195,8 @@ class Daemon:
         await self._commit()
         self.scheduler.start()
         log.info(
-            "pantau started: office %s, %d targets, listening on http://%s:%d/metrics",
-            config.office.name, len(config.targets), host, self.port,
+            "pantau started: office %s, %d targets, listening on %s://%s:%d/metrics",
+            config.office.name, len(config.targets), self.web_front.scheme, host, self.port,
         )  # fmt: skip
 
     async def stop(self) -> None:
@@ -193,6 +216,10 @@ class Daemon:
                     "stopping with %d rows the ledger could not take (%s): they are lost",
                     self.ledger.pending.size(), self.storage_problem,
                 )  # fmt: skip
+        if self.path_watch is not None:
+            await self.path_watch.close()
+            self.path_watch.store.close()
+            self.path_watch = None
         if self._ctx is not None:
             await self._ctx.close()
             self._ctx = None
@@ -299,10 +326,59 @@ class Daemon:
         self.clock.resync()
         if self.ledger is not None:
             self.ledger.prune_samples(self.clock.wall() - SAMPLE_RETENTION_DAYS * 86400)
+        if self.path_watch is not None:
+            self.path_watch.store.prune(self.clock.wall() - SAMPLE_RETENTION_DAYS * 86400)
+
+    # --- path evidence (issue 14): traces on link-state changes and as a periodic baseline ---
+    def _start_path_watch(self) -> None:
+        from monitor.path.metrics import PathMetrics
+        from monitor.path.store import PathStore
+        from monitor.path.watch import PathWatch
+
+        store = PathStore(self.config.storage.path, self.config.office.office_id)
+        metrics = PathMetrics(self.metrics.registry)
+        self.metrics.others.extend(metrics.families)
+        self.path_watch = PathWatch(self.config, store, metrics, self._on_path)
+
+    def _path_trigger(self, kind: str, data: dict[str, Any]) -> None:
+        """Trace the data-center targets that are not up, on every link-state change."""
+        if self.path_watch is None or self.tracker is None:
+            return
+        if kind == "target" and data["role"] == "datacenter" and data["new"] in ("down", "slow"):
+            self.path_watch.on_transition([data["target"]])
+        elif kind == "domain" or (kind == "link" and data["state"] in ("down", "slow")):
+            states = self.tracker.targets
+            self.path_watch.on_transition(
+                [n for n in self.path_watch.specs if states[n].state in ("down", "slow")]
+            )
+
+    def _on_path(
+        self, target: str, trace: Trace, finding: PathFinding, evidence: dict[str, Any]
+    ) -> None:
+        if self.tracker is not None:
+            self.tracker.on_path(target, finding, evidence, self.clock.wall())
+        plain = {
+            "target": target,
+            "summary": path_summary(trace, finding, self.path_watch),
+            "reaches_datacenter": finding.reaches_datacenter,
+            "cause": finding.cause,
+        }
+        if self._on_event is not None:
+            self._on_event("path", {**plain, "trace": trace, "finding": finding})
+        # The log line carries plain values only (JSON logs), not the trace objects.
+        log.info(
+            describe_event("path", plain, self.config), extra=_plain({"event": "path", **plain})
+        )
+
+    async def _path_baseline(self) -> None:
+        if self.path_watch is not None and self.tracker is not None:
+            states = self.tracker.targets
+            self.path_watch.baseline_due(lambda name: states[name].state == "up")
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
         if self._on_event is not None:
             self._on_event(kind, data)
+        self._path_trigger(kind, data)
         log.info(describe_event(kind, data, self.config), extra=_plain({"event": kind, **data}))
 
     # --- what the web app shows ---
@@ -318,7 +394,7 @@ class Daemon:
 
     def outages(self, first: date, last: date) -> dict[str, Any]:
         assert self.ledger is not None
-        start, end = day_bounds(first, last, self.config)
+        start, end = day_bounds(first, last, self.config.office.zone)
         return outage_rows(self.ledger, self.calendar, self.config, start, end, self.clock.wall())
 
     def status(self) -> dict[str, Any]:
@@ -352,8 +428,30 @@ class Daemon:
                 "episode": None if episode is None else episode.kind,
             },
             "in_service_hours": self.calendar.is_open(self.clock.now()),
+            # issue 14: whether a path trace confirms the link's domain (None: not traced)
+            "path": {
+                "confirmed": verdict.confirmed if verdict else None,
+                "cause": verdict.cause if verdict else None,
+            },
             "targets": targets,
+            "today": self.today(),
         }
+
+    def today(self) -> dict[str, Any] | None:
+        """Today's account of service time (monitor.calendar.accounting), JSON-ready."""
+        if self.ledger is None:
+            return None
+        now = self.clock.wall()
+        zone = self.config.office.zone
+        day = local_day(now, zone)
+        facts = read_facts(self.ledger, *day_bounds(day, day, zone))
+        return account_day(facts, self.calendar, zone, day, now).as_json()
+
+
+def path_summary(trace: Trace, finding: PathFinding, watch: PathWatch | None) -> str:
+    from monitor.path.describe import summary
+
+    return summary(trace, finding, watch.owners if watch else [])
 
 
 def _bound_port(runner: web.AppRunner) -> int | None:
@@ -391,6 +489,8 @@ def describe_event(kind: str, data: dict[str, Any], config: Config) -> str:
             f"unmonitored from {local_time(data['from'], config)} "
             f"to {local_time(data['to'], config)}"
         )
+    if kind == "path":
+        return f"path to {data['target']}: {data['summary']}"
     if kind == "resumed":
         return f"{data['kind']} still open since {local_time(data['since'], config)}: continued"
     return f"{kind} {data}"

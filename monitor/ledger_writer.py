@@ -99,8 +99,9 @@ class BufferedLedger(Ledger):
     """The tracker's ledger in the daemon: writes go to a queue, reads see file + queue.
 
     Episode ids are allocated here (one daemon per ledger, see ledger_lock.py), so an episode
-    has its id before its row exists. Episodes and gaps read back include what is queued or
-    being written, so /api/outages and the reports are current even while the disk is full.
+    has its id before its row exists. Episodes, gaps and the heartbeat read back include what
+    is queued or being written, so /api/outages, the status page and the reports are current
+    even while the disk is full (a heartbeat stuck on disk would count as unmonitored time).
     `urgent` is set when an episode opens or ends, or monitoring resumes after a gap: the
     daemon writes at once, not at the next flush, so those edges are on disk within
     milliseconds.
@@ -148,6 +149,17 @@ class BufferedLedger(Ledger):
             else:
                 by_id.pop(episode.id, None)
         return sorted(by_id.values(), key=lambda e: (e.started_at, e.id))
+
+    def last_seen(self) -> float | None:
+        queued = _latest(self.in_flight.beat, self.pending.beat)
+        return _latest(super().last_seen(), queued)
+
+    def first_seen(self) -> float | None:
+        stored = super().first_seen()
+        if stored is not None:
+            return stored
+        queued = [b for b in (self.in_flight.beat, self.pending.beat) if b is not None]
+        return min(queued) if queued else None
 
     def gaps(self, start: float, end: float) -> list[Gap]:
         found = super().gaps(start, end)

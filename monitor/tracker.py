@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.calendar import ServiceCalendar
+from monitor.calendar.accounting import service_seconds
 from monitor.config import Config
 from monitor.ledger import Episode, EpisodeKind, Ledger, Sample
 from monitor.metrics import DOMAINS, Metrics
+from monitor.path.analysis import PathFinding
 from monitor.probes.result import ProbeResult
 from monitor.state import TargetState, Thresholds, Transition
 from monitor.verdict import LinkVerdict, judge
@@ -30,17 +32,14 @@ def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def service_seconds(calendar: ServiceCalendar, start: float, end: float) -> float:
-    """Seconds of [start, end) inside the office's service hours."""
-    if end <= start:
-        return 0.0
-    return calendar.service_seconds(utc(start), utc(end))
-
-
 def lost_service_seconds(
     calendar: ServiceCalendar, episode: Episode, gaps: list[tuple[float, float]], now: float
 ) -> float:
-    """Service seconds of the episode, less any unmonitored gap inside it (never counted lost)."""
+    """Service seconds of the episode, less any unmonitored gap inside it (never counted lost).
+
+    Kept for older callers; the views read monitor.calendar.accounting, which also counts the
+    time before the first heartbeat and after a stale one as unmonitored.
+    """
     start, end = episode.started_at, episode.end_or(now)
     total = service_seconds(calendar, start, end)
     for gap_start, gap_end in gaps:
@@ -81,6 +80,8 @@ class LinkTracker:
         self._gap_start: float | None = None
         self._accounted_until = 0.0
         self._samples: list[Sample] = []
+        # Path findings per data-center target (issue 14); None when path tracing is off.
+        self.paths: dict[str, PathFinding] | None = {} if config.path.enabled else None
 
     # --- start-up: continue what the previous run left open ---
     def resume(self, now: float) -> None:
@@ -126,11 +127,39 @@ class LinkTracker:
                 "message": transition.result.message,
             },
         )
-        verdict = judge(self.targets.values())
+        if self.paths is not None:
+            self.paths.pop(transition.target, None)  # its path must be traced again
+        verdict = judge(self.targets.values(), self.paths)
         if verdict != self.verdict:
             self._on_verdict(verdict, transition.at)
 
-    def _on_verdict(self, verdict: LinkVerdict, at: float) -> None:
+    def on_path(
+        self, target: str, finding: PathFinding, evidence: dict[str, Any], at: float
+    ) -> None:
+        """A trace finished: keep it as evidence and let it confirm or correct the verdict."""
+        if self.paths is None:
+            return
+        self.paths[target] = finding
+        episode = self.episode
+        if episode is not None:
+            path = episode.evidence.setdefault("path", {})
+            path.setdefault("targets", {})[target] = evidence
+        verdict = judge(self.targets.values(), self.paths)
+        if verdict != self.verdict:
+            # The trace refines the verdict of the change that asked for it: it replaces the
+            # domain in place rather than opening a new stretch at the trace's finishing time.
+            self._on_verdict(verdict, at, refine=True)
+        elif episode is not None:
+            self._path_verdict(episode, verdict)
+            self.ledger.save_episode(episode)
+
+    def _path_verdict(self, episode: Episode, verdict: LinkVerdict) -> None:
+        if verdict.confirmed is not None:
+            path = episode.evidence.setdefault("path", {})
+            path["confirmed"] = verdict.confirmed
+            path["cause"] = verdict.cause
+
+    def _on_verdict(self, verdict: LinkVerdict, at: float, refine: bool = False) -> None:
         old = self.verdict
         self.verdict = verdict
         for state in ("up", "slow", "down"):
@@ -140,10 +169,11 @@ class LinkTracker:
         kind = _EPISODE_OF.get(verdict.state)
         episode = self.episode
         if episode is not None and episode.kind == kind:
+            self._path_verdict(episode, verdict)
             if verdict.domain and verdict.domain != episode.domains[-1][1]:
                 self._account(at)
                 last_at, _ = episode.domains[-1]
-                if at - last_at <= self._resolution:
+                if refine or at - last_at <= self._resolution:
                     # Probes are staggered across an interval, so two hops failing within one
                     # interval cannot be ordered: the fuller picture replaces the first guess
                     # (an ISP cut is first seen as "data center down" by whichever probe ran).
@@ -153,6 +183,8 @@ class LinkTracker:
                 self._set_active(episode, verdict.domain)
                 self.ledger.save_episode(episode)
                 self._events("domain", {"kind": kind, "domain": verdict.domain, "at": at})
+            else:
+                self.ledger.save_episode(episode)
             return
         if episode is not None:
             self._close(episode, at)
@@ -183,12 +215,15 @@ class LinkTracker:
     def _open(self, kind: EpisodeKind, at: float, verdict: LinkVerdict) -> None:
         domain = verdict.domain or "unknown"
         evidence: dict[str, Any] = {"first_hop": verdict.culprit, "targets": {}}
+        if verdict.confirmed is not None:
+            evidence["path"] = {"confirmed": verdict.confirmed, "cause": verdict.cause}
         episode = self.ledger.open_episode(kind, at, domain, evidence)
         self.episode = episode
         self._accounted_until = at
         for state in self.targets.values():
             if state.state in ("down", "slow") and state.last is not None:
                 self._add_evidence(state, state.last)
+                self._backdate_evidence(state)
         self.ledger.save_episode(episode)
         self._set_active(episode, domain)
 
@@ -228,6 +263,16 @@ class LinkTracker:
         entry["message"] = result.message if not result.ok else f"{result.latency * 1000:.0f} ms"
         entry["last_at"] = result.started_at
         entry["count"] += 1
+
+    def _backdate_evidence(self, state: TargetState) -> None:
+        """Cite the first probe of the run that confirmed the state, not the confirming one:
+        the same instant the episode is back-dated to (a counter-party checks the two agree)."""
+        assert self.episode is not None
+        entry = self.episode.evidence.get("targets", {}).get(state.name)
+        first_at, length = state.confirming_run()
+        if entry is not None and length > 0:
+            entry["first_at"] = min(entry["first_at"], first_at)
+            entry["count"] = max(entry["count"], length)
 
     def _account(self, now: float) -> None:
         """Add service seconds since the last accounting to the open episode's domain counter."""

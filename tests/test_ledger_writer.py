@@ -118,6 +118,7 @@ def test_a_failed_write_goes_back_in_front_and_the_reads_still_see_it(tmp_path: 
     assert ledger.pending.episodes[episode.id][4] == T0 + 5  # the newer snapshot wins
     assert ledger.open_episodes() == [] and len(ledger.episodes(0, 2e10)) == 1
     assert batch.beat == ledger.pending.beat == T0 + 1
+    assert ledger.last_seen() == ledger.first_seen() == T0 + 1  # not on disk, still known
     write_batch(Ledger(db, OFFICE), ledger.take())
     ledger.written()
     (stored,) = Ledger(db, OFFICE).episodes(0, 2e10)

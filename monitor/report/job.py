@@ -18,10 +18,10 @@ from email.message import EmailMessage
 from typing import Any, TypeVar
 
 from monitor.calendar import ServiceCalendar
+from monitor.calendar.accounting import day_bounds
 from monitor.config import Config, ConfigError
 from monitor.ledger import Ledger
 from monitor.metrics import Metrics
-from monitor.outages import day_bounds
 from monitor.report.chart import render_chart
 from monitor.report.config import MissingSecret, ReportConfig
 from monitor.report.mail import (
@@ -153,6 +153,13 @@ class ReportJob:
             if back and not self._watched(day):
                 continue  # Pantau was not running that day (e.g. the day before installing)
             report = self.report(day, now)
+            if report.watched_nothing:
+                # Pantau first ran after this day's service hours (e.g. installed after closing
+                # time): it can say nothing true about the day, so it says nothing.
+                why = "not monitored: Pantau started after service hours"
+                await self._db(self.outbox.skip, day, now, why)
+                log.info("report %s: Pantau started after the day's service hours, no mail", day)
+                continue
             if not report.worth_sending:
                 why = f"closed ({report.day_note or 'no service'}), no outage"
                 await self._db(self.outbox.skip, day, now, why)
@@ -165,7 +172,7 @@ class ReportJob:
         return queued
 
     def _watched(self, day: date) -> bool:
-        start, end = day_bounds(day, day, self.config)
+        start, end = day_bounds(day, day, self.config.office.zone)
         return bool(self.ledger.samples(start, end, role="datacenter")) or bool(
             self.ledger.episodes(start, end)
         )
