@@ -137,7 +137,7 @@ class Daemon:
                 self._send_reports, "interval", seconds=60, id="_report", max_instances=1,
                 coalesce=True, next_run_time=self.clock.now(),  # the outbox is sent at start too
             )  # fmt: skip
-        self.tracker.flush(self.clock.wall())  # sets pantau_in_service_hours at once
+        self.tracker.flush(self.clock.wall())  # sets pantau_service_open at once
         self.scheduler.start()
         log.info(
             "pantau started: office %s, %d targets, listening on http://%s:%d/metrics",

@@ -84,8 +84,8 @@ class Metrics:
             ["domain"],
             registry=r,
         )
-        self.in_service_hours = Gauge(
-            "pantau_in_service_hours",
+        self.service_open = Gauge(
+            "pantau_service_open",
             "1 while the office is open by its own calendar (holidays included), else 0.",
             registry=r,
         )
@@ -104,12 +104,12 @@ class Metrics:
             self.outages.labels(domain=domain)
             self.lost_service.labels(domain=domain)
             self.slow_service.labels(domain=domain)
-        self.in_service_hours.set(0)
+        self.service_open.set(0)
         # What the fast /metrics renderer takes from prometheus_client: all but the store.
         self.others = [
             self.build_info, self.office_info, self.link_state, self.outage_active,
             self.slow_active, self.outages, self.lost_service, self.slow_service,
-            self.in_service_hours, self.unmonitored,
+            self.service_open, self.unmonitored,
         ]  # fmt: skip
 
     def set_office(self, office_id: str, name: str, timezone: str) -> None:
@@ -131,7 +131,9 @@ class Metrics:
             series.observe(result.latency)
         if series.phases is not None:
             phases = obs.phases
-            series.phases = [phases.get(phase, 0.0) for phase in HTTP_PHASES]
+            # A failed probe measured only the phases before the failure (often none): the
+            # rest is absent, not 0 ms, or a timing-out target would look like the fastest.
+            series.phases = [phases.get(phase) for phase in HTTP_PHASES]
         if obs.cert_expiry is not None:
             series.tls_expiry = obs.cert_expiry
         if result.kind == "icmp":
