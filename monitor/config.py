@@ -26,6 +26,7 @@ from pydantic_core import ErrorDetails
 
 from monitor.calendar import ServiceHoursConfig
 from monitor.durations import Duration, format_duration
+from monitor.paging.config import PagesConfig
 from monitor.report.config import ReportConfig
 
 Role = Literal["local", "isp", "internet", "datacenter"]
@@ -295,6 +296,7 @@ class Config(_Model):
     service_hours: ServiceHoursConfig = Field(default_factory=ServiceHoursConfig)
     targets: list[Target] = Field(min_length=1)
     report: ReportConfig | None = None
+    pages: PagesConfig = Field(default_factory=PagesConfig)
 
     @field_validator("listen", mode="before")
     @classmethod

@@ -25,6 +25,7 @@ from monitor.config import Config
 from monitor.ledger import Ledger
 from monitor.metrics import Metrics
 from monitor.outages import day_bounds, outage_rows
+from monitor.paging.facts import PageFacts
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import ProbeResult
 from monitor.schedule import ProbeScheduler
@@ -71,6 +72,7 @@ class Daemon:
         self.last: dict[str, ProbeResult] = {}
         self.ledger: Ledger | None = None
         self.tracker: LinkTracker | None = None
+        self.page_facts: PageFacts | None = None
         self.scheduler: ProbeScheduler | None = None
         self._ctx: ProbeContext | None = None
         self._runner: web.AppRunner | None = None
@@ -107,6 +109,7 @@ class Daemon:
             self.report_job = ReportJob(config, self.ledger, self.calendar)
         self.tracker = LinkTracker(config, self.calendar, self.ledger, self.metrics, self._event)
         self.tracker.resume(self.clock.wall())
+        self.page_facts = PageFacts(config, self.calendar, self.metrics)
         app = make_app(self.metrics, self.status, self.healthy, self.outages)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -138,6 +141,7 @@ class Daemon:
                 coalesce=True, next_run_time=self.clock.now(),  # the outbox is sent at start too
             )  # fmt: skip
         self.tracker.flush(self.clock.wall())  # sets pantau_service_open at once
+        self.page_facts.update(self.tracker, self.clock.wall())
         self.scheduler.start()
         log.info(
             "pantau started: office %s, %d targets, listening on http://%s:%d/metrics",
@@ -187,6 +191,8 @@ class Daemon:
     async def _flush(self) -> None:
         if self.tracker is not None:
             self.tracker.flush(self.clock.wall())
+            if self.page_facts is not None:
+                self.page_facts.update(self.tracker, self.clock.wall())
 
     async def _housekeeping(self) -> None:
         self.clock.resync()

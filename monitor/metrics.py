@@ -95,6 +95,37 @@ class Metrics:
             "counted when monitoring resumes.",
             registry=r,
         )
+        # --- what pages are written from (issue 11; monitor/paging/facts.py sets them) ---
+        self.page_info = Gauge(
+            "pantau_page_info",
+            "Settings the alert rules write pages with (pages: and report.escalation); always 1.",
+            ["language", "dashboard_url", "isp", "circuit", "helpdesk"],
+            registry=r,
+        )
+        self.outage_start = Gauge(
+            "pantau_outage_start_timestamp_seconds",
+            "Unix time the open outage started (its first failing probe); 0 while none is open.",
+            registry=r,
+        )
+        self.outage_hop = Gauge(
+            "pantau_outage_hop_info",
+            "The first failing hop Pantau blames for the open outage and its last failure "
+            "reason; 1 while an outage is open, absent otherwise.",
+            ["target", "role", "reason"],
+            registry=r,
+        )
+        self.window_start = Gauge(
+            "pantau_service_window_start_timestamp_seconds",
+            "Start of each service window in the next 8 days (window 0: the open or next one).",
+            ["window"],
+            registry=r,
+        )
+        self.window_end = Gauge(
+            "pantau_service_window_end_timestamp_seconds",
+            "End of each service window in the next 8 days (window 0: the open or next one).",
+            ["window"],
+            registry=r,
+        )
         # Pre-create the bounded label sets so dashboards and rules see 0, not "no data".
         for state in LINK_STATES:
             self.link_state.labels(state=state).set(0)
@@ -109,7 +140,8 @@ class Metrics:
         self.others = [
             self.build_info, self.office_info, self.link_state, self.outage_active,
             self.slow_active, self.outages, self.lost_service, self.slow_service,
-            self.service_open, self.unmonitored,
+            self.service_open, self.unmonitored, self.page_info, self.outage_start,
+            self.outage_hop, self.window_start, self.window_end,
         ]  # fmt: skip
 
     def set_office(self, office_id: str, name: str, timezone: str) -> None:
