@@ -54,8 +54,8 @@ DURATION = Family(
 PHASE = Family(
     "pantau_probe_phase_seconds",
     "gauge",
-    "Duration of each phase of the last HTTP probe (dns, connect, tls, ttfb, total); a phase "
-    "the last probe did not measure (it failed before) is absent, never 0.",
+    "Duration of each phase of the last HTTP probe (dns, connect, tls, ttfb, total); "
+    "a phase the last probe did not measure (it failed before) is absent, never 0.",
     ("target", "phase"),
 )
 PROBES = Family(

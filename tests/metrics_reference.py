@@ -46,8 +46,8 @@ class Reference:
         )
         self.phase = Gauge(
             "pantau_probe_phase_seconds",
-            "Duration of each phase of the last HTTP probe (dns, connect, tls, ttfb, total); a phase "
-            "the last probe did not measure (it failed before) is absent, never 0.",
+            "Duration of each phase of the last HTTP probe (dns, connect, tls, ttfb, total); "
+            "a phase the last probe did not measure (it failed before) is absent, never 0.",
             ["target", "phase"],
             registry=r,
         )

@@ -15,7 +15,6 @@ from tests.daemon_helpers import fast_config, running
 from tests.prometheus_helpers import api, prometheus
 
 
-
 async def test_prometheus_scrapes_the_daemon_and_promtool_accepts_it(tmp_path: Path) -> None:
     promtool = require_tool("promtool")
     async with SimNetwork(icmp=False) as net, running(fast_config(net)) as daemon:
