@@ -26,6 +26,7 @@ from monitor.ledger import Ledger
 from monitor.metrics import Metrics
 from monitor.outages import day_bounds, outage_rows
 from monitor.paging.facts import PageFacts
+from monitor.paging.ledger_totals import LedgerTotals
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import ProbeResult
 from monitor.schedule import ProbeScheduler
@@ -73,6 +74,7 @@ class Daemon:
         self.ledger: Ledger | None = None
         self.tracker: LinkTracker | None = None
         self.page_facts: PageFacts | None = None
+        self.ledger_totals: LedgerTotals | None = None
         self.scheduler: ProbeScheduler | None = None
         self._ctx: ProbeContext | None = None
         self._runner: web.AppRunner | None = None
@@ -110,6 +112,7 @@ class Daemon:
         self.tracker = LinkTracker(config, self.calendar, self.ledger, self.metrics, self._event)
         self.tracker.resume(self.clock.wall())
         self.page_facts = PageFacts(config, self.calendar, self.metrics)
+        self.ledger_totals = LedgerTotals(config, self.calendar, self.ledger, self.metrics)
         app = make_app(self.metrics, self.status, self.healthy, self.outages)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -142,6 +145,7 @@ class Daemon:
             )  # fmt: skip
         self.tracker.flush(self.clock.wall())  # sets pantau_service_open at once
         self.page_facts.update(self.tracker, self.clock.wall())
+        self.ledger_totals.update(self.clock.wall(), time.monotonic())
         self.scheduler.start()
         log.info(
             "pantau started: office %s, %d targets, listening on http://%s:%d/metrics",
@@ -169,6 +173,7 @@ class Daemon:
             self.ledger.close()
             self.ledger = None
             self.tracker = None
+            self.ledger_totals = None
 
     # --- the pipeline: evaluate -> metrics -> state/ledger ---
     def _sink(self, result: ProbeResult) -> None:
@@ -193,6 +198,8 @@ class Daemon:
             self.tracker.flush(self.clock.wall())
             if self.page_facts is not None:
                 self.page_facts.update(self.tracker, self.clock.wall())
+            if self.ledger_totals is not None:
+                self.ledger_totals.update(self.clock.wall(), time.monotonic())
 
     async def _housekeeping(self) -> None:
         self.clock.resync()

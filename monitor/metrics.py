@@ -126,6 +126,13 @@ class Metrics:
             ["window"],
             registry=r,
         )
+        self.ledger_lost = Gauge(
+            "pantau_ledger_lost_service_seconds",
+            "Service seconds lost to outages, by fault domain, as the ledger counts them, over "
+            "the office's local days: today, the last 7 / 30 days, this calendar month.",
+            ["period", "domain"],
+            registry=r,
+        )
         # Pre-create the bounded label sets so dashboards and rules see 0, not "no data".
         for state in LINK_STATES:
             self.link_state.labels(state=state).set(0)
@@ -141,7 +148,7 @@ class Metrics:
             self.build_info, self.office_info, self.link_state, self.outage_active,
             self.slow_active, self.outages, self.lost_service, self.slow_service,
             self.service_open, self.unmonitored, self.page_info, self.outage_start,
-            self.outage_hop, self.window_start, self.window_end,
+            self.outage_hop, self.window_start, self.window_end, self.ledger_lost,
         ]  # fmt: skip
 
     def set_office(self, office_id: str, name: str, timezone: str) -> None:

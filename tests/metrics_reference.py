@@ -208,7 +208,7 @@ def reference_text(metrics: Metrics, reference: CollectorRegistry) -> str:
         metrics.build_info, metrics.office_info, metrics.link_state, metrics.outage_active,
         metrics.slow_active, metrics.outages, metrics.lost_service, metrics.slow_service,
         metrics.service_open, metrics.unmonitored, metrics.page_info, metrics.outage_start,
-        metrics.outage_hop, metrics.window_start, metrics.window_end,
+        metrics.outage_hop, metrics.window_start, metrics.window_end, metrics.ledger_lost,
     ):  # fmt: skip
         others.register(collector)
     return generate_latest(reference).decode() + generate_latest(others).decode()

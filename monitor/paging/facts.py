@@ -60,8 +60,11 @@ class PageFacts:
             self._export_windows(now)
 
     def _export_windows(self, now: float) -> None:
-        start = utc(now)
-        windows = self.calendar.intervals(start, start + WINDOW_HORIZON)[:MAX_WINDOWS]
+        # From local midnight, so the open window keeps its real start (not "now").
+        local = utc(now).astimezone(self.calendar.tz)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        found = self.calendar.intervals(midnight, midnight + WINDOW_HORIZON)
+        windows = [(s, e) for s, e in found if e.timestamp() > now][:MAX_WINDOWS]
         for index, (opens, closes) in enumerate(windows):
             self.metrics.window_start.labels(str(index)).set(opens.timestamp())
             self.metrics.window_end.labels(str(index)).set(closes.timestamp())

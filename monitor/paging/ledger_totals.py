@@ -1,0 +1,73 @@
+"""Lost service seconds of recent office-local days, read from the ledger, for the dashboard.
+
+The dashboard used to sum minute-by-minute increases of the lost-seconds counter: every daemon
+restart and every scrape gap dropped up to a minute (a 75 s outage showed as 48 s "today").
+These figures come from the ledger itself, so the dashboard says what the report says, also
+after a restart. `lost_by_domain` is the only arithmetic here: when issue 11's one accounting
+(monitor/calendar/accounting.py, `account_days`) lands, it should read that instead.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from monitor.calendar import ServiceCalendar
+from monitor.config import Config
+from monitor.ledger import Ledger
+from monitor.metrics import DOMAINS, Metrics
+from monitor.outages import day_bounds
+from monitor.report.model import LedgerData, day_totals
+
+REFRESH_SECONDS = 10.0  # the dashboard reads it every scrape (15 s); the ledger is tiny
+PERIODS = ("today", "7d", "30d", "month")
+
+
+def lost_by_domain(
+    ledger: Ledger, calendar: ServiceCalendar, config: Config, first: date, last: date, now: float
+) -> dict[str, float]:
+    """Service seconds lost to outages per fault domain over the local days first..last."""
+    start, end = day_bounds(first, last, config)
+    episodes = tuple(ledger.episodes(start, end))
+    gap_rows = tuple(ledger.gaps(start, end))
+    data = LedgerData(episodes, gap_rows, ())
+    gaps = [(g.started_at, g.ended_at) for g in gap_rows]
+    totals = dict.fromkeys(DOMAINS, 0.0)
+    day = first
+    while day <= last:
+        for domain, seconds in day_totals(
+            calendar, config, data, day, gaps, now
+        ).lost_by_domain.items():
+            totals[domain] = totals.get(domain, 0.0) + seconds
+        day += timedelta(days=1)
+    return totals
+
+
+def period_days(today: date, period: str) -> tuple[date, date]:
+    """The local days a dashboard period covers, up to and including today."""
+    if period == "today":
+        return today, today
+    if period == "month":
+        return today.replace(day=1), today
+    return today - timedelta(days=int(period.removesuffix("d")) - 1), today
+
+
+class LedgerTotals:
+    """Keeps `pantau_ledger_lost_service_seconds{period, domain}` current (every 10 s)."""
+
+    def __init__(
+        self, config: Config, calendar: ServiceCalendar, ledger: Ledger, metrics: Metrics
+    ) -> None:
+        self.config, self.calendar, self.ledger, self.metrics = config, calendar, ledger, metrics
+        self._next = 0.0
+
+    def update(self, now: float, monotonic: float) -> None:
+        if monotonic < self._next:
+            return
+        self._next = monotonic + REFRESH_SECONDS
+        today = datetime.fromtimestamp(now, self.config.office.zone).date()
+        for period in PERIODS:
+            first, last = period_days(today, period)
+            for domain, seconds in lost_by_domain(
+                self.ledger, self.calendar, self.config, first, last, now
+            ).items():
+                self.metrics.ledger_lost.labels(period, domain).set(round(seconds, 3))
