@@ -287,6 +287,22 @@ def split_host_port(
     return _check_host(host), int(port_text)
 
 
+class StatusPage(_Model):
+    """The front-desk status page at `/` (issue 13): what a citizen in the waiting room reads."""
+
+    enabled: bool = True
+    language: Literal["id", "en"] = "id"
+    title: str | None = Field(default=None, min_length=1, max_length=120)
+    """The page's heading; default: the words list's title and the office name."""
+    notice: str | None = Field(default=None, min_length=1, max_length=300)
+    """A line the office writes, e.g. what citizens can still do while the service is down."""
+    show_targets: bool = False
+    """Show each target's name and state (off: a public page names no internal hosts)."""
+    kiosk: bool = False
+    """Kiosk layout (no mouse cursor) on every screen; per screen: `?kiosk=1`. Full screen is
+    the browser's part: `chromium --kiosk URL`."""
+
+
 class Config(_Model):
     office: Office
     listen: str = "127.0.0.1:9470"
@@ -297,6 +313,7 @@ class Config(_Model):
     targets: list[Target] = Field(min_length=1)
     report: ReportConfig | None = None
     pages: PagesConfig = Field(default_factory=PagesConfig)
+    status_page: StatusPage = StatusPage()
 
     @field_validator("listen", mode="before")
     @classmethod

@@ -30,8 +30,9 @@ from monitor.paging.ledger_totals import LedgerTotals
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import ProbeResult
 from monitor.schedule import ProbeScheduler
+from monitor.status.web import add_status_page, board_for
 from monitor.tracker import LinkTracker
-from monitor.web import make_app
+from monitor.web import index, make_app
 
 if TYPE_CHECKING:
     from monitor.report.job import ReportJob
@@ -114,6 +115,10 @@ class Daemon:
         self.page_facts = PageFacts(config, self.calendar, self.metrics)
         self.ledger_totals = LedgerTotals(config, self.calendar, self.ledger, self.metrics)
         app = make_app(self.metrics, self.status, self.healthy, self.outages)
+        if config.status_page.enabled:
+            add_status_page(app, board_for(self))
+        else:
+            app.router.add_get("/", index)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         host, port = config.listen_host_port

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian 12 machine (run as root):
-# the real programs the tests drive, and the Python package with its test extras.
+# the real programs the tests drive, and the Python package with its test extras in ./.venv
+# (scripts/install.sh). Then: .venv/bin/python -m pytest
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
@@ -13,6 +14,6 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   # page driven in a real browser.
   apt-get install -y -qq --no-install-recommends \
     prometheus prometheus-alertmanager iproute2 nftables iputils-ping systemd \
-    prometheus-blackbox-exporter util-linux chromium chromium-driver >/dev/null
+    prometheus-blackbox-exporter util-linux chromium chromium-driver python3-venv >/dev/null
 fi
-python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+bash scripts/install.sh --test

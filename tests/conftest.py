@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
 IN_CI = os.environ.get("CI") == "true"
+
+# Programs that pip installs beside the interpreter (hadolint, check-jsonschema, ruff) are found
+# even when the virtual environment is not activated: `.venv/bin/python -m pytest`.
+_BIN = str(Path(sys.executable).parent)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
 
 def require_tool(name: str, hint: str | None = None) -> str:

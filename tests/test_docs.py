@@ -29,8 +29,8 @@ def test_every_metric_is_documented() -> None:
 
 
 def test_setup_commands_match_ci() -> None:
-    assert "pip install . && pantau demo" in README
-    test_command = "bash scripts/install-test-deps.sh && python3 -m pytest"
+    assert "bash scripts/install.sh && .venv/bin/pantau demo" in README
+    test_command = "bash scripts/install-test-deps.sh && .venv/bin/python -m pytest"
     assert test_command in README
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "bash scripts/install-test-deps.sh" in ci and "python3 -m pytest" in ci
+    assert "bash scripts/install-test-deps.sh" in ci and ".venv/bin/python -m pytest" in ci

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from monitor.probes.context import ProbeContext
-from monitor.probes.result import Observation
+if TYPE_CHECKING:  # the package itself imports no probe machinery: its modules import it
+    from monitor.probes.context import ProbeContext
+    from monitor.probes.result import Observation
 
-ProbeFn = Callable[[Any, float, ProbeContext], Awaitable[Observation]]
+ProbeFn = Callable[[Any, float, "ProbeContext"], Awaitable["Observation"]]
 
 KINDS = ("http", "tcp", "icmp", "dns")  # each one a module here, of that name
 
