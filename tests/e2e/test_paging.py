@@ -28,13 +28,14 @@ import yaml
 from aiohttp import web
 from aiosmtpd.smtp import SMTP
 
+from monitor.config import parse_config
 from monitor.daemon import Daemon
 from monitor.sim import SimNetwork, TcpPort
 from tests.conftest import require_tool
 from tests.conftest_tools import REPO
 from tests.daemon_helpers import INTERVAL, TIMEOUT, fast_config, running
 from tests.e2e.alertmanager_helpers import alertmanager, alerts
-from tests.prometheus_helpers import api, prometheus
+from tests.prometheus_helpers import api, free_port, prometheus
 from tests.test_alertmanager import CONFIG as ALERTMANAGER_CONFIG
 from tests.test_alertmanager import SECRETS, config_for
 
@@ -163,6 +164,10 @@ def rules_for_test(workdir: Path) -> list[str]:
             for rule in group["rules"]:
                 if rule.get("alert") in PAGES:
                     assert rule["for"] == "30s", "the shipped `for` changed: update the docs"
+                    assert rule["keep_firing_for"] == f"{KEEP_FIRING:g}s", "update KEEP_FIRING"
+                    rule["for"] = f"{FOR:g}s"
+                if rule.get("alert") == "PantauMonitorDown":
+                    assert rule["for"] == "1m", "the shipped `for` changed: update the docs"
                     assert rule["keep_firing_for"] == f"{KEEP_FIRING:g}s", "update KEEP_FIRING"
                     rule["for"] = f"{FOR:g}s"
         path = workdir / source.name
@@ -306,6 +311,69 @@ async def test_outage_pages_resolves_and_pages_once_per_root_cause(tmp_path: Pat
                     await _scenario(received, net, local, am, prom, daemon)
     finally:
         await local.stop()
+
+
+async def test_a_dead_daemon_pages_during_service_hours_and_resolves_when_back(
+    tmp_path: Path,
+) -> None:
+    """The daemon stops: Prometheus no longer hears whether the office is open, so it uses the
+    service windows the daemon last exported (carried forward by the rules) and pages; the
+    daemon starts again: resolved."""
+    require_tool("prometheus")
+    require_tool("prometheus-alertmanager")
+    (tmp_path / "prom").mkdir()
+    (tmp_path / "am").mkdir()
+    async with receivers() as (received, hooks, smtp), SimNetwork(icmp=False) as net:
+        data = fast_config(net)
+        data["office"] = {"name": "Dispendukcapil Grobogan", "id": OFFICE}
+        data["listen"] = f"127.0.0.1:{free_port()}"  # the same address after the restart
+        am_config = alertmanager_for_test(tmp_path / "am", hooks, smtp)
+        rules = rules_for_test(tmp_path / "prom")
+        daemon = Daemon(parse_config(data))
+        await daemon.start()
+        try:
+            assert daemon.port is not None
+            async with (
+                _started(alertmanager(tmp_path / "am", am_config)) as am,
+                _started(
+                    prometheus(
+                        tmp_path / "prom",
+                        prometheus_config(daemon.port, am, rules),
+                        f"--rules.alert.resend-delay={SCRAPE:g}s",
+                    )
+                ) as prom,
+            ):
+                with _logs_on_failure(tmp_path):
+                    await _until(lambda: received.notifications("/deadmans"), 20, "the watchdog")
+                    schedule = "office:pantau_service_open:schedule"
+                    await _until(
+                        lambda: api(prom, "/api/v1/query", query=schedule)["result"],
+                        20, "the service windows to be recorded", blocking=True,
+                    )  # fmt: skip
+                    stopped = time.monotonic()
+                    await daemon.stop()
+                    page = await _until(
+                        lambda: received.first("/page", stopped, "firing", "PantauMonitorDown"),
+                        FOR + 3 * SCRAPE + GROUP_WAIT + 20, "the monitor-down page",
+                    )  # fmt: skip
+                    alert = _page_alert(page, "PantauMonitorDown")
+                    assert alert["labels"]["severity"] == "page"
+                    assert alert["annotations"]["summary"].startswith(
+                        "Dispendukcapil Grobogan: Pantau (grobogan) tidak menjawab"
+                    ), alert["annotations"]
+                    # Its series went stale at the first failed scrape: the windows are carried forward.
+                    result = api(prom, "/api/v1/query", query=schedule)["result"]
+                    assert [s["value"][1] for s in result] == ["1"], result
+                    restarted = time.monotonic()
+                    daemon = Daemon(parse_config(data))
+                    await daemon.start()
+                    await _until(
+                        lambda: received.first("/page", restarted, "resolved", "PantauMonitorDown"),
+                        RESOLVE_BUDGET + 10, "the monitor-down page to resolve",
+                    )  # fmt: skip
+                    print(f"\nmonitor-down page {page.at - stopped:.1f}s after the daemon stopped")
+        finally:
+            await daemon.stop()
 
 
 def _count(received: Receivers, after: float, until: float, status: str) -> int:
