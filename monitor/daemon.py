@@ -212,6 +212,8 @@ class Daemon:
             self.ledger.prune_samples(time.time() - SAMPLE_RETENTION_DAYS * 86400)
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "gap" and self.ledger_totals is not None:
+            self.ledger_totals.invalidate(data["from"], data["to"])
         if self._on_event is not None:
             self._on_event(kind, data)
         log.info(describe_event(kind, data, self.config), extra=_plain({"event": kind, **data}))
