@@ -361,7 +361,7 @@ async def test_a_dead_daemon_pages_during_service_hours_and_resolves_when_back(
                     assert alert["annotations"]["summary"].startswith(
                         "Dispendukcapil Grobogan: Pantau (grobogan) tidak menjawab"
                     ), alert["annotations"]
-                    # Its series went stale at the first failed scrape: the windows are carried forward.
+                    # Its series went stale at the first failed scrape: windows carried forward.
                     result = api(prom, "/api/v1/query", query=schedule)["result"]
                     assert [s["value"][1] for s in result] == ["1"], result
                     restarted = time.monotonic()
