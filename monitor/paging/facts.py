@@ -15,6 +15,7 @@ from datetime import timedelta
 from monitor.calendar import ServiceCalendar
 from monitor.config import Config
 from monitor.metrics import Metrics
+from monitor.report.config import Escalation
 from monitor.tracker import LinkTracker, utc
 
 WINDOW_HORIZON = timedelta(days=8)  # a daemon dead over a long weekend still pages on Monday
@@ -28,13 +29,14 @@ class PageFacts:
     def __init__(self, config: Config, calendar: ServiceCalendar, metrics: Metrics) -> None:
         self.calendar = calendar
         self.metrics = metrics
-        escalation = config.report.escalation if config.report is not None else None
+        report = config.report
+        escalation = report.escalation if report is not None else Escalation.model_validate({})
         metrics.page_info.labels(
             language=config.pages.language,
             dashboard_url=config.pages.dashboard_url or "",
-            isp=escalation.isp if escalation else "ISP",
-            circuit=(escalation.circuit or "") if escalation else "",
-            helpdesk=escalation.helpdesk if escalation else "Helpdesk Ditjen Dukcapil Kemendagri",
+            isp=escalation.isp,
+            circuit=escalation.circuit or "",
+            helpdesk=escalation.helpdesk,
         ).set(1)
         self._hop: tuple[str, str, str] | None = None
         self._windows_until = -math.inf
