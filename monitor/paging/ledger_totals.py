@@ -3,8 +3,8 @@
 The dashboard used to sum minute-by-minute increases of the lost-seconds counter: every daemon
 restart and every scrape gap dropped up to a minute (a 75 s outage showed as 48 s "today").
 These figures come from the ledger itself, so the dashboard says what the report says, also
-after a restart. `lost_by_domain` is the only arithmetic here: when issue 11's one accounting
-(monitor/calendar/accounting.py, `account_days`) lands, it should read that instead.
+after a restart. The seconds come from the one accounting (monitor/calendar/accounting.py);
+this module only keeps them per day and adds them up per period.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from monitor.calendar import ServiceCalendar
+from monitor.calendar.accounting import account_days, day_bounds, read_facts
 from monitor.config import Config
 from monitor.ledger import Ledger
 from monitor.metrics import DOMAINS, Metrics
-from monitor.outages import day_bounds
-from monitor.report.model import LedgerData, day_totals
 
 REFRESH_SECONDS = 10.0  # the dashboard reads it every scrape (15 s)
 PAST_DAYS = 30  # the longest period, "30d", is today and 30 days before; a month fits in it
@@ -26,21 +25,12 @@ PERIODS = ("today", "7d", "30d", "month")
 def lost_by_domain(
     ledger: Ledger, calendar: ServiceCalendar, config: Config, first: date, last: date, now: float
 ) -> dict[str, float]:
-    """Service seconds lost to outages per fault domain over the local days first..last."""
-    start, end = day_bounds(first, last, config)
-    episodes = tuple(ledger.episodes(start, end))
-    gap_rows = tuple(ledger.gaps(start, end))
-    data = LedgerData(episodes, gap_rows, ())
-    gaps = [(g.started_at, g.ended_at) for g in gap_rows]
-    totals = dict.fromkeys(DOMAINS, 0.0)
-    day = first
-    while day <= last:
-        for domain, seconds in day_totals(
-            calendar, config, data, day, gaps, now
-        ).lost_by_domain.items():
-            totals[domain] = totals.get(domain, 0.0) + seconds
-        day += timedelta(days=1)
-    return totals
+    """Service seconds lost to outages per fault domain over the local days first..last, from
+    the one accounting of service time (`account_days`), as every other view reads it."""
+    zone = config.office.zone
+    facts = read_facts(ledger, *day_bounds(first, last, zone))
+    account = account_days(facts, calendar, zone, first, last, now)
+    return dict.fromkeys(DOMAINS, 0.0) | account.lost_by_domain
 
 
 def period_days(today: date, period: str) -> tuple[date, date]:

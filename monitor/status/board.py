@@ -21,12 +21,11 @@ from typing import Any, Protocol
 
 from monitor import __version__
 from monitor.calendar import ServiceCalendar
+from monitor.calendar.accounting import account_days, day_bounds, read_facts
 from monitor.config import Config
 from monitor.ledger import Ledger
-from monitor.outages import day_bounds
 from monitor.report.locale import Formatter
-from monitor.report.model import LedgerData, range_totals, trend_days
-from monitor.tracker import service_seconds
+from monitor.report.model import trend_days
 
 POLL_SECONDS = 2.0
 """How often the page fetches /status.json."""
@@ -69,30 +68,22 @@ class Week:
 def service_week(ledger: Ledger, calendar: ServiceCalendar, config: Config, now: float) -> Week:
     """Today's lost service time and the last 7 service days: the one place the page gets them.
 
-    Reads the ledger and reuses the daily report's arithmetic (`range_totals`), so the page
-    and the e-mail agree. When issue 11's `monitor.calendar.accounting.account_days` lands,
-    this is the function to re-point at it.
+    Reads the one accounting of service time (`monitor.calendar.accounting`), as the e-mail,
+    the recap and the APIs do, so the page and they agree to the second.
     """
-    today = datetime.fromtimestamp(now, config.office.zone).date()
+    zone = config.office.zone
+    today = datetime.fromtimestamp(now, zone).date()
     days = trend_days(calendar, today, WEEK_DAYS)
     first = min([*days, today])
-    start, end = day_bounds(first, today, config)
-    data = LedgerData(
-        episodes=tuple(ledger.episodes(start, end)),
-        gaps=tuple(ledger.gaps(start, end)),
-        samples=(),
-        last_seen=ledger.last_seen(),
-        # No heartbeat yet (a new ledger, before the first known state): nothing was watched.
-        first_seen=ledger.first_seen() or now,
-    )
-    by_date = {d.date: d for d in range_totals(data, calendar, config, first, today, now).days}
+    facts = read_facts(ledger, *day_bounds(first, today, zone))
+    by_date = {d.date: d for d in account_days(facts, calendar, zone, first, today, now).days}
     bars = []
     for d in days:
-        totals = by_date[d]
-        _, day_end = day_bounds(d, d, config)
-        later = service_seconds(calendar, now, day_end) if day_end > now else 0.0
-        scheduled, lost = totals.scheduled_seconds, totals.lost_seconds
-        bars.append(DayBar(d, scheduled, lost, totals.unmonitored_seconds, later))
+        day = by_date[d]
+        bars.append(
+            DayBar(d, day.scheduled_seconds, day.lost_seconds, day.unmonitored_seconds,
+                   day.not_yet_seconds)
+        )  # fmt: skip
     return Week(today, by_date[today].lost_seconds, tuple(bars))
 
 
