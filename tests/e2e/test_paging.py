@@ -418,7 +418,7 @@ async def _outage(
         await net.set_mode("datacenter", "ok")
     resolved = await _until(
         lambda: received.first("/page", repair, "resolved", "PantauDataCenterDown"),
-        RESOLVE_BUDGET + 10, "the resolved notification",
+        RESOLVED_WITHIN + 5, "the resolved notification",
     )  # fmt: skip
     # Nothing more for this outage: give a duplicate every chance to arrive before counting.
     await asyncio.sleep(GROUP_INTERVAL + 2 * SCRAPE)
