@@ -27,6 +27,7 @@ from pydantic_core import ErrorDetails
 from monitor.calendar import ServiceHoursConfig
 from monitor.durations import Duration, format_duration
 from monitor.paging.config import PagesConfig
+from monitor.path.config import PathConfig
 from monitor.report.config import ReportConfig
 
 Role = Literal["local", "isp", "internet", "datacenter"]
@@ -357,6 +358,7 @@ class Config(_Model):
     pages: PagesConfig = Field(default_factory=PagesConfig)
     web: WebSettings = WebSettings()
     status_page: StatusPage = StatusPage()
+    path: PathConfig = Field(default_factory=PathConfig)
 
     @field_validator("listen", mode="before")
     @classmethod
