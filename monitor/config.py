@@ -26,6 +26,7 @@ from pydantic_core import ErrorDetails
 
 from monitor.calendar import ServiceHoursConfig
 from monitor.durations import Duration, format_duration
+from monitor.paging.config import PagesConfig
 from monitor.path.config import PathConfig
 from monitor.report.config import ReportConfig
 
@@ -354,6 +355,7 @@ class Config(_Model):
     service_hours: ServiceHoursConfig = Field(default_factory=ServiceHoursConfig)
     targets: list[Target] = Field(min_length=1)
     report: ReportConfig | None = None
+    pages: PagesConfig = Field(default_factory=PagesConfig)
     web: WebSettings = WebSettings()
     status_page: StatusPage = StatusPage()
     path: PathConfig = Field(default_factory=PathConfig)

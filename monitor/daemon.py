@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,8 @@ from monitor.ledger_lock import LedgerBusy, LedgerLock
 from monitor.ledger_writer import BufferedLedger, LedgerWriter
 from monitor.metrics import Metrics
 from monitor.outages import outage_rows
+from monitor.paging.facts import PageFacts
+from monitor.paging.ledger_totals import LedgerTotals
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import ProbeResult
 from monitor.schedule import ProbeScheduler
@@ -82,6 +85,8 @@ class Daemon:
         self.storage_problem: str | None = None  # why /healthz answers 503, None while fine
         self._moved: str | None = None  # the ledger file was deleted or replaced: what to do
         self.tracker: LinkTracker | None = None
+        self.page_facts: PageFacts | None = None
+        self.ledger_totals: LedgerTotals | None = None
         self.scheduler: ProbeScheduler | None = None
         self._ctx: ProbeContext | None = None
         self._runner: web.AppRunner | None = None
@@ -141,6 +146,8 @@ class Daemon:
             self.report_job = ReportJob(config, self.ledger, self.calendar, metrics=self.metrics)
         self.tracker = LinkTracker(config, self.calendar, self.ledger, self.metrics, self._event)
         self.tracker.resume(self.clock.wall())
+        self.page_facts = PageFacts(config, self.calendar, self.metrics)
+        self.ledger_totals = LedgerTotals(config, self.calendar, self.ledger, self.metrics)
         self.web_front = WebFront(config.web)  # ConfigError for a bad web config file
         if config.path.enabled:
             self._start_path_watch()
@@ -191,7 +198,9 @@ class Daemon:
                 self._send_reports, "interval", seconds=60, id="_report", max_instances=1,
                 coalesce=True, next_run_time=self.clock.now(),  # the outbox is sent at start too
             )  # fmt: skip
-        self.tracker.flush(self.clock.wall())  # sets pantau_in_service_hours at once
+        self.tracker.flush(self.clock.wall())  # sets pantau_service_open at once
+        self.page_facts.update(self.tracker, self.clock.wall())
+        self.ledger_totals.update(self.clock.wall(), time.monotonic())
         await self._commit()
         self.scheduler.start()
         log.info(
@@ -236,6 +245,7 @@ class Daemon:
             self.ledger.close()
             self.ledger = None
             self.tracker = None
+            self.ledger_totals = None
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -267,6 +277,10 @@ class Daemon:
             log.warning("the wall clock stepped by %+.1f s (NTP or suspend): re-anchored", step)
         if self.tracker is not None:
             self.tracker.flush(self.clock.wall())
+            if self.page_facts is not None:
+                self.page_facts.update(self.tracker, self.clock.wall())
+            if self.ledger_totals is not None:
+                self.ledger_totals.update(self.clock.wall(), time.monotonic())
         if not self._start_commit():
             # The last write still waits (a lock, a slow disk): its rows and these go next time.
             self.metrics.ledger_delayed.inc()
@@ -376,6 +390,8 @@ class Daemon:
             self.path_watch.baseline_due(lambda name: states[name].state == "up")
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "gap" and self.ledger_totals is not None:
+            self.ledger_totals.invalidate(data["from"], data["to"])
         if self._on_event is not None:
             self._on_event(kind, data)
         self._path_trigger(kind, data)
