@@ -26,6 +26,8 @@ from pydantic_core import ErrorDetails
 from monitor.calendar import ServiceHoursConfig
 from monitor.config_yaml import YamlProblem, read_yaml
 from monitor.durations import Duration, between, format_duration
+from monitor.paging.config import PagesConfig
+from monitor.path.config import PathConfig
 from monitor.pem import check_ca_file
 from monitor.report.config import ReportConfig
 
@@ -420,8 +422,10 @@ class Config(_Model):
     service_hours: ServiceHoursConfig = Field(default_factory=ServiceHoursConfig)
     targets: list[Target] = Field(min_length=1, max_length=MAX_TARGETS)
     report: ReportConfig | None = None
+    pages: PagesConfig = Field(default_factory=PagesConfig)
     web: WebSettings = WebSettings()
     status_page: StatusPage = StatusPage()
+    path: PathConfig = Field(default_factory=PathConfig)
 
     @field_validator("listen", mode="before")
     @classmethod

@@ -96,6 +96,8 @@ def outage_rows(
                 ],
                 "first_hop": episode.evidence.get("first_hop"),
                 "evidence": episode.evidence.get("targets", {}),
+                # issue 14: {confirmed, cause, targets: {name: finding + trace + baseline}}
+                "path": episode.evidence.get("path"),
             }
         )
     unmonitored = [
