@@ -23,8 +23,8 @@ from monitor.ledger import Episode, Gap, Ledger
 from monitor.metrics import Metrics
 from monitor.outages import outage_rows, render
 from monitor.tracker import LinkTracker
-from tests.factories import result
 from tests.fixtures.report.ledger import WIB, at, make_config, write_config
+from tests.support.factories import result
 
 MIN = 60.0
 MONDAY = date(2026, 11, 30)  # 07:30-12:00, 13:00-16:00 (7 h 30 min)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
-import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest_tools import REPO, require_tool, run_tool
+from tests.support.prometheus import free_port, ready_server
+from tests.support.tools import REPO, require_tool, run_tool
 
 CONFIG = REPO / "config" / "alertmanager" / "alertmanager.yml"
 TEMPLATES = sorted(CONFIG.parent.glob("*.tmpl"))
@@ -117,12 +116,6 @@ def test_routes(amtool: str, checked_config: Path, labels: dict[str, str], recei
 # --- inhibition, against a running Alertmanager -------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _api(base: str, path: str, body: object | None = None) -> object:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
@@ -136,34 +129,12 @@ def _api(base: str, path: str, body: object | None = None) -> object:
 @pytest.fixture(scope="module")
 def alertmanager(checked_config: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = require_tool("prometheus-alertmanager", "apt-get install -y prometheus-alertmanager")
-    port = _free_port()
+    port = free_port()
     storage = tmp_path_factory.mktemp("am-data")
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={checked_config}",
-            f"--storage.path={storage}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/-/ready", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("alertmanager did not become ready")
-                time.sleep(0.1)
+    argv = [binary, f"--config.file={checked_config}", f"--storage.path={storage}",
+            f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="]  # fmt: skip
+    with ready_server("alertmanager", argv, f"http://127.0.0.1:{port}", storage / "log") as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _inhibited_after_posting(base: str, office: str, names: list[str]) -> dict[str, bool]:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import require_root, require_tool
+from tests.support.tools import require_root, require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,7 @@ import pytest
 from monitor import body_match
 from monitor.body_match import BODY_LIMIT
 from monitor.probes.context import ProbeContext
-from tests.helpers.probing import http_target, probe_context, probe_once
+from tests.support.probing import http_target, probe_context, probe_once
 
 pytestmark = pytest.mark.timeout(30)
 SEGMENT = 1448  # one Ethernet-sized TCP segment of payload

@@ -13,7 +13,8 @@ import yaml
 
 from monitor.cli import main
 from monitor.sim import SimNetwork
-from tests.daemon_helpers import fast_config, link, running, wait_until
+from tests.support.daemon import fast_config, link, running
+from tests.support.wait import wait_until
 
 PANTAU = [sys.executable, "-m", "monitor.cli"]
 

@@ -12,7 +12,8 @@ from monitor.clock import Clock
 from monitor.config import parse_config
 from monitor.daemon import Daemon
 from monitor.sim import SimNetwork
-from tests.daemon_helpers import fast_config, wait_until
+from tests.support.daemon import fast_config
+from tests.support.wait import wait_until
 
 
 async def test_an_ntp_step_is_noticed_logged_and_followed(

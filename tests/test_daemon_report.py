@@ -11,8 +11,9 @@ import yaml
 from monitor.cli import main
 from monitor.daemon import Daemon
 from monitor.sim import SimNetwork
-from tests.daemon_helpers import fast_config, running, wait_until
 from tests.fixtures.report.smtp import free_port, smtp_server
+from tests.support.daemon import fast_config, running
+from tests.support.wait import wait_until
 
 REPORT = {"to": ["kepala@dukcapil.example.go.id"], "from": "pantau@dukcapil.example.go.id",
           "send_at": "00:00"}  # fmt: skip

@@ -11,7 +11,8 @@ import pytest
 
 from monitor.sim import DnsResponder, SimNetwork, TcpPort
 from monitor.sim.network import DC_NAME
-from tests.daemon_helpers import INTERVAL, TIMEOUT, fast_config, link, running, wait_until
+from tests.support.daemon import INTERVAL, TIMEOUT, fast_config, link, running
+from tests.support.wait import wait_until
 
 
 @asynccontextmanager

@@ -13,7 +13,7 @@ from prometheus_client.utils import floatToGoString
 from monitor.exposition import go_float, render, wants_openmetrics_only
 from monitor.metrics import Metrics
 from monitor.series import TargetSeries
-from tests.metrics_reference import (
+from tests.support.metrics_reference import (
     apply,
     daemon_and_reference,
     families,

@@ -9,9 +9,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import socket
-import subprocess
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -22,7 +19,8 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from monitor.metrics import Metrics
-from tests.conftest_tools import REPO, require_tool
+from tests.support.prometheus import free_port, ready_server
+from tests.support.tools import REPO, require_tool
 
 GENERATOR = REPO / "scripts" / "grafana" / "build_dashboards.py"
 DASHBOARD = REPO / "grafana" / "dashboards" / "pantau-link.json"
@@ -147,44 +145,17 @@ def test_provisioning_points_at_the_dashboard_folder() -> None:
 # --- every panel query is valid PromQL for a real Prometheus with the shipped rules --------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = require_tool("prometheus", "apt-get install -y prometheus")
     directory = tmp_path_factory.mktemp("prometheus")
     config = directory / "prometheus.yml"
     config.write_text(yaml.safe_dump({"rule_files": [str(RULES)], "scrape_configs": []}))
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={directory / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/-/ready", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("prometheus did not become ready")
-                time.sleep(0.1)
+    port = free_port()
+    argv = [binary, f"--config.file={config}", f"--storage.tsdb.path={directory / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}"]  # fmt: skip
+    with ready_server("prometheus", argv, f"http://127.0.0.1:{port}", directory / "log") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_every_panel_query_parses(generator: ModuleType, board: dict, prometheus_url: str) -> None:

@@ -25,7 +25,7 @@ from monitor.csv_safe import csv_safe, csv_safe_row
 from monitor.ledger import Ledger
 from monitor.outages import render
 from monitor.sim import SimNetwork
-from tests.daemon_helpers import fast_config, running
+from tests.support.daemon import fast_config, running
 
 pytestmark = pytest.mark.timeout(60)
 FIXTURES = Path(__file__).parent / "fixtures" / "config"

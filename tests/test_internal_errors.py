@@ -14,7 +14,8 @@ from monitor.daemon import Daemon
 from monitor.probes import PROBES
 from monitor.probes.result import ProbeResult
 from monitor.sim import SimNetwork
-from tests.daemon_helpers import fast_config, link, wait_until
+from tests.support.daemon import fast_config, link
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

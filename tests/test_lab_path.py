@@ -25,7 +25,6 @@ from monitor.config import parse_config
 from monitor.ledger import Ledger
 from monitor.outages import outage_rows
 from monitor.path.store import PathStore
-from tests.conftest import require_root, require_tool
 from tests.lab.path_topology import (
     ANCHOR,
     ANCHOR_PORT,
@@ -41,6 +40,7 @@ from tests.lab.path_topology import (
     peering_cut,
     rate_limit_and_loss,
 )
+from tests.support.tools import require_root, require_tool
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 ROUNDS = 10

@@ -20,7 +20,7 @@ from monitor.ledger_lock import LedgerBusy, LedgerLock
 from monitor.ledger_writer import MAX_PENDING_SAMPLES, BufferedLedger, write_batch
 from monitor.metrics import Metrics
 from monitor.tracker import LinkTracker
-from tests.factories import result
+from tests.support.factories import result
 
 OFFICE = "simulasi"
 T0 = 1_764_547_200.0  # 2025-12-01 00:00 UTC

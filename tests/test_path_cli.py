@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from monitor.cli import main
-from tests.conftest import require_root
+from tests.support.tools import require_root
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ from prometheus_client import CollectorRegistry
 from monitor.config import parse_config
 from monitor.daemon import Daemon
 from monitor.sim import SimNetwork
-from tests.conftest import require_root
-from tests.daemon_helpers import fast_config, link, wait_until
+from tests.support.daemon import fast_config, link
+from tests.support.tools import require_root
+from tests.support.wait import wait_until
 
 
 @pytest.fixture

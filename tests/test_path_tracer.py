@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from monitor.path.tracer import TraceSettings, trace
-from tests.conftest import require_root, require_tool
+from tests.support.tools import require_root, require_tool
 
 SCRIPT = (
     "import asyncio, json; from monitor.path.tracer import trace; "

@@ -16,7 +16,7 @@ from monitor.path.config import PathOwner
 from monitor.path.trace import Hop, Trace
 from monitor.path.watch import annotated
 from monitor.tracker import LinkTracker
-from tests.factories import result
+from tests.support.factories import result
 
 ALL_DAY = {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 OWNERS = [Owner.of(PathOwner(prefix="10.20.0.0/16", name="Telkom VPN IP", role="isp"))]

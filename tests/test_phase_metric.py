@@ -16,7 +16,7 @@ from monitor.exposition import render
 from monitor.metrics import Metrics
 from monitor.probes.context import ProbeContext
 from monitor.sim import DataCenterApp
-from tests.helpers.probing import http_target, probe_context, probe_once
+from tests.support.probing import http_target, probe_context, probe_once
 
 pytestmark = pytest.mark.timeout(20)
 

@@ -8,7 +8,7 @@ import pytest
 
 from monitor.probes.context import ProbeContext
 from monitor.sim import DnsResponder
-from tests.helpers.probing import dns_target, probe_context, probe_once
+from tests.support.probing import dns_target, probe_context, probe_once
 
 pytestmark = pytest.mark.timeout(20)
 NAME = "siak.kemendagri.go.id"

@@ -12,7 +12,7 @@ import dns.rrset
 import pytest
 
 from monitor.probes.context import ProbeContext
-from tests.helpers.probing import dns_target, probe_context, probe_once
+from tests.support.probing import dns_target, probe_context, probe_once
 
 pytestmark = pytest.mark.timeout(20)
 NAME = "siak.kemendagri.go.id"

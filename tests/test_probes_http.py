@@ -9,7 +9,7 @@ import pytest
 
 from monitor.probes.context import ProbeContext
 from monitor.sim import DataCenterApp, TlsMaterial
-from tests.helpers.probing import http_target, probe_context, probe_once
+from tests.support.probing import http_target, probe_context, probe_once
 
 pytestmark = pytest.mark.timeout(20)
 PHASES = {"dns", "connect", "tls", "ttfb", "total"}

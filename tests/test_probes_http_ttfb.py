@@ -20,7 +20,7 @@ import pytest
 from monitor.probes.http import _ttfb
 from monitor.probes.wire_clock import WireClock, measuring
 from monitor.sim import TlsMaterial
-from tests.helpers.probing import http_target, probe_context, probe_once
+from tests.support.probing import http_target, probe_context, probe_once
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from monitor.probes.context import ProbeContext
-from tests.helpers.probing import icmp_target, probe_context, probe_once, require_icmp
+from tests.support.probing import icmp_target, probe_context, probe_once, require_icmp
 
 pytestmark = pytest.mark.timeout(20)
 

@@ -8,7 +8,7 @@ import pytest
 
 from monitor.probes.context import ProbeContext
 from monitor.sim import TcpPort
-from tests.helpers.probing import probe_context, probe_once, tcp_target
+from tests.support.probing import probe_context, probe_once, tcp_target
 
 pytestmark = pytest.mark.timeout(20)
 

@@ -14,7 +14,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from monitor.metrics import Metrics
-from tests.conftest_tools import REPO, require_tool, run_tool
+from tests.support.tools import REPO, require_tool, run_tool
 
 PROM_DIR = REPO / "config" / "prometheus"
 RULES = PROM_DIR / "rules" / "pantau.yml"

@@ -10,9 +10,9 @@ from pathlib import Path
 import aiohttp
 
 from monitor.sim import SimNetwork
-from tests.conftest import require_tool
-from tests.daemon_helpers import fast_config, running
-from tests.prometheus_helpers import api, prometheus
+from tests.support.daemon import fast_config, running
+from tests.support.prometheus import api, prometheus
+from tests.support.tools import require_tool
 
 
 async def test_prometheus_scrapes_the_daemon_and_promtool_accepts_it(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ import yaml
 
 from monitor.config import parse_config
 from monitor.daemon import Daemon
-from tests.prometheus_helpers import api, prometheus
-from tests.webtls_helpers import HASH, PASSWORD, write_certs
+from tests.support.prometheus import api, prometheus
+from tests.support.webtls import HASH, PASSWORD, write_certs
 
 SHIPPED = Path(__file__).parents[1] / "config" / "prometheus" / "prometheus.yml"
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,8 @@ import yaml
 
 from monitor.ledger import Ledger
 from monitor.sim import SimNetwork
-from tests.daemon_helpers import fast_config
+from tests.support.daemon import fast_config
+from tests.support.wait import wait_until
 
 OFFICE = "dispendukcapil-simulasi"
 
@@ -35,17 +35,6 @@ def start_daemon(config_path: Path, log: Path) -> subprocess.Popen[bytes]:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-
-
-async def poll(check: Callable[[], object], what: str, timeout: float = 15.0) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def metric(log: Path, name: str) -> float:
@@ -86,9 +75,9 @@ async def kill_during_outage(net: SimNetwork, config: Path, db: Path, log: Path)
     """Start the daemon, take the data center down, SIGKILL it mid-outage; the kill time."""
     daemon = start_daemon(config, log)
     try:
-        await poll(lambda: ledger_view(db)[2] if db.exists() else None, "a heartbeat")
+        await wait_until(lambda: ledger_view(db)[2] if db.exists() else None, 15, "a heartbeat")
         await net.set_mode("datacenter", "down")
-        await poll(lambda: ledger_view(db)[0], "the outage in the ledger")
+        await wait_until(lambda: ledger_view(db)[0], 15, "the outage in the ledger")
         await asyncio.sleep(2.5)  # let at least one flush carry evidence and a heartbeat
         killed_at = time.time()
         daemon.send_signal(signal.SIGKILL)
@@ -108,11 +97,13 @@ async def test_sigkill_mid_outage_then_restart_while_still_down(
     await asyncio.sleep(1.5)  # the daemon is gone; the data center stays down
     second = start_daemon(config, log)
     try:
-        gaps = await poll(lambda: ledger_view(db)[1], "the unmonitored gap")
+        gaps = await wait_until(lambda: ledger_view(db)[1], 15, "the unmonitored gap")
         unmonitored = await asyncio.to_thread(metric, log, "pantau_unmonitored_seconds_total")
         assert unmonitored == pytest.approx(gaps[0].ended_at - gaps[0].started_at, abs=0.01)
         await net.set_mode("datacenter", "ok")
-        await poll(lambda: all(e.ended_at for e in ledger_view(db)[0]), "the outage to close")
+        await wait_until(
+            lambda: all(e.ended_at for e in ledger_view(db)[0]), 15, "the outage to close"
+        )
         restored_at = time.time()
         assert stop(second) < 5.0
     finally:
@@ -139,7 +130,7 @@ async def test_link_back_while_the_daemon_was_dead_closes_the_outage_at_its_last
     await asyncio.sleep(1.0)
     second = start_daemon(config, log)
     try:
-        await poll(lambda: ledger_view(db)[1], "the unmonitored gap")
+        await wait_until(lambda: ledger_view(db)[1], 15, "the unmonitored gap")
         assert stop(second) < 5.0
     finally:
         if second.poll() is None:
@@ -158,9 +149,9 @@ async def test_sigterm_stops_within_five_seconds_and_keeps_the_open_outage(
     log = tmp_path / "daemon.log"
     daemon = start_daemon(config, log)
     try:
-        await poll(lambda: ledger_view(db)[2] if db.exists() else None, "a heartbeat")
+        await wait_until(lambda: ledger_view(db)[2] if db.exists() else None, 15, "a heartbeat")
         await net.set_mode("datacenter", "down")
-        await poll(lambda: ledger_view(db)[0], "the outage in the ledger")
+        await wait_until(lambda: ledger_view(db)[0], 15, "the outage in the ledger")
         took = stop(daemon, signal.SIGTERM)
     finally:
         if daemon.poll() is None:

@@ -16,7 +16,7 @@ from monitor.probes.http_trace import PhaseTrace
 from monitor.probes.result import Observation, ProbeFailure
 from monitor.runner import classify
 from monitor.sim import DataCenterApp
-from tests.helpers.probing import http_target, probe_context, probe_once, tcp_target
+from tests.support.probing import http_target, probe_context, probe_once, tcp_target
 
 pytestmark = pytest.mark.timeout(20)
 

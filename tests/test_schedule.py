@@ -16,8 +16,9 @@ from monitor.metrics import Metrics
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import ProbeResult
 from monitor.sim import SimNetwork
-from tests.daemon_helpers import fast_config, running, wait_until
-from tests.factories import result
+from tests.support.daemon import fast_config, running
+from tests.support.factories import result
+from tests.support.wait import wait_until
 
 
 def config_with(n: int, interval: str = "10s") -> object:

@@ -9,7 +9,7 @@ from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as parse_openmetrics,
 )
 
-from tests.metrics_reference import (
+from tests.support.metrics_reference import (
     NAMES,
     apply,
     daemon_and_reference,

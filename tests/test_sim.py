@@ -18,7 +18,7 @@ from monitor.probes.context import ProbeContext
 from monitor.sim import DataCenterApp, SimNetwork, TcpPort, control_app
 from monitor.sim.__main__ import parse_args
 from monitor.sim.timeline import DEMO_TIMELINE, Step, due_steps, play
-from tests.helpers.probing import probe_context, probe_once
+from tests.support.probing import probe_context, probe_once
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.state import TargetState, Thresholds
-from tests.factories import result
+from tests.support.factories import result
 
 LIMITS = Thresholds(down_after=3, up_after=2, slow_latency=1.0, slow_loss=0.2)
 

@@ -31,7 +31,7 @@ import pytest
 import yaml
 
 from monitor.status.web import words_of
-from tests.conftest import IN_CI, require_tool
+from tests.support.tools import require_tool, skip_or_fail
 from tests.test_status_page import english_phrases
 
 ARTIFACTS = Path(__file__).parent / "artifacts" / "status"
@@ -156,9 +156,7 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
     except ImportError:  # pragma: no cover - the test extras install it
-        if IN_CI:
-            pytest.fail("selenium is not installed (pip install -e '.[test]')")
-        pytest.skip("selenium is not installed (pip install -e '.[test]')")
+        skip_or_fail("selenium is not installed (pip install -e '.[test]')")
 
     monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never download a browser
     options = webdriver.ChromeOptions()

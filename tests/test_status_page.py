@@ -33,8 +33,8 @@ from monitor.status.board import (
     service_week,
 )
 from monitor.status.web import words_of
-from tests.daemon_helpers import fast_config, running
 from tests.fixtures.report.ledger import FRIDAY, at, fill, make_config
+from tests.support.daemon import fast_config, running
 
 ID, EN = words_of("id"), words_of("en")
 UP = Live("up", None, None, healthy=True)

@@ -21,9 +21,10 @@ import yaml
 
 from monitor.ledger import Ledger
 from monitor.sim import SimNetwork
-from tests.conftest import require_root, require_tool
-from tests.daemon_helpers import INTERVAL, TIMEOUT, fast_config
-from tests.test_restart import OFFICE, ledger_view, poll, start_daemon, stop
+from tests.support.daemon import INTERVAL, TIMEOUT, fast_config
+from tests.support.tools import require_root, require_tool
+from tests.support.wait import wait_until
+from tests.test_restart import OFFICE, ledger_view, start_daemon, stop
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ async def test_a_second_daemon_on_the_same_ledger_refuses_to_start(
     log = tmp_path / "first.log"
     first = start_daemon(config, log)
     try:
-        await poll(lambda: port_of(log), "the first daemon to listen")
+        await wait_until(lambda: port_of(log), 15, "the first daemon to listen")
         second = await asyncio.to_thread(
             subprocess.run,
             [sys.executable, "-m", "monitor.cli", "run", "-c", str(config)],
@@ -157,7 +158,7 @@ async def test_a_full_disk_is_loud_and_the_outage_survives_it(
         log = tmp_path / "daemon.log"
         daemon = start_daemon(config, log)
         try:
-            await poll(lambda: db.exists() and ledger_view(db)[2], "a heartbeat")
+            await wait_until(lambda: db.exists() and ledger_view(db)[2], 15, "a heartbeat")
             port = port_of(log)
             assert port is not None
             filler = disk / "filler"
@@ -234,7 +235,7 @@ async def test_a_write_lock_held_elsewhere_for_5s_stalls_neither_probes_nor_metr
     log = tmp_path / "daemon.log"
     daemon = start_daemon(config, log)
     try:
-        await poll(lambda: db.exists() and ledger_view(db)[2], "a heartbeat")
+        await wait_until(lambda: db.exists() and ledger_view(db)[2], 15, "a heartbeat")
         port = port_of(log)
         assert port is not None
         holder = hold_write_lock(db, 5.0)
@@ -291,7 +292,9 @@ async def test_rapid_sigkill_restarts_leave_no_overlapping_gaps(
     for run, delay in enumerate((2.2, 0.0, 0.25, 1.9, 0.1)):  # the first leaves a heartbeat
         daemon = start_daemon(config, log)
         try:
-            await poll(lambda n=run: log.read_text().count("pantau started") > n, "the start")
+            await wait_until(
+                lambda n=run: log.read_text().count("pantau started") > n, 15, "the start"
+            )
             await asyncio.sleep(delay)
             daemon.send_signal(signal.SIGKILL)
             daemon.wait(timeout=10)
@@ -300,7 +303,7 @@ async def test_rapid_sigkill_restarts_leave_no_overlapping_gaps(
                 daemon.kill()
     last = start_daemon(config, log)
     try:
-        await poll(lambda: len(ledger_view(db)[1]) >= 2, "the gaps of the restarts")
+        await wait_until(lambda: len(ledger_view(db)[1]) >= 2, 15, "the gaps of the restarts")
         assert stop(last) < 5.0
     finally:
         if last.poll() is None:

@@ -13,7 +13,8 @@ import pytest
 from monitor.daemon import Daemon
 from monitor.ledger import Ledger
 from monitor.sim import SimNetwork
-from tests.daemon_helpers import fast_config, link, running, wait_until
+from tests.support.daemon import fast_config, link, running
+from tests.support.wait import wait_until
 
 OFFICE = "dispendukcapil-simulasi"
 

@@ -6,7 +6,7 @@ import pytest
 
 from monitor.state import TargetState, Thresholds
 from monitor.verdict import judge
-from tests.factories import result
+from tests.support.factories import result
 
 ROLES = {"router": "local", "isp-dns": "isp", "anchor": "internet", "dc-web": "datacenter",
          "dc-vpn": "datacenter"}  # fmt: skip

@@ -13,8 +13,8 @@ from monitor.exposition import render
 from monitor.metrics import Metrics
 from monitor.sim import SimNetwork
 from monitor.web import make_app
-from tests.daemon_helpers import fast_config, running
-from tests.factories import result
+from tests.support.daemon import fast_config, running
+from tests.support.factories import result
 
 
 async def test_metrics_negotiates_openmetrics_and_gzip() -> None:

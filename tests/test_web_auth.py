@@ -22,7 +22,7 @@ from monitor.config import WebSettings, parse_config
 from monitor.daemon import Daemon
 from monitor.status.web import PATHS as STATUS_PATHS
 from monitor.webfront import _matches
-from tests.webtls_helpers import HASH, PASSWORD, basic, peer_common_name, write_certs
+from tests.support.webtls import HASH, PASSWORD, basic, peer_common_name, write_certs
 
 
 def _config(tmp_path: Path, **web: Any) -> dict[str, Any]:

@@ -19,8 +19,8 @@ from monitor.config import WebSettings, parse_config
 from monitor.daemon import Daemon
 from monitor.webconn import ConnectionGuard
 from monitor.webfront import WebFront
-from tests.daemon_helpers import wait_until
-from tests.webtls_helpers import write_certs
+from tests.support.wait import wait_until
+from tests.support.webtls import write_certs
 
 # Short deadlines so the tests are quick; the client waits far longer than any of them.
 FAST = {"header_timeout": "300ms", "idle_timeout": "500ms", "write_timeout": "400ms"}

@@ -12,7 +12,7 @@ import pytest
 from monitor.cli import main
 from monitor.config import ConfigError, parse_config
 from monitor.webconfig import load_web_config
-from tests.webtls_helpers import HASH, write_certs
+from tests.support.webtls import HASH, write_certs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "webconfig"
 BAD = sorted((FIXTURES / "bad").glob("*.yml"))

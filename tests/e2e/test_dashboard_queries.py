@@ -28,10 +28,10 @@ from monitor.config import parse_config
 from monitor.daemon import Daemon
 from monitor.outages import day_bounds, outage_rows
 from monitor.sim import SimNetwork
-from tests.conftest import IN_CI, require_tool
-from tests.conftest_tools import REPO
-from tests.daemon_helpers import fast_config, link, running, wait_until
-from tests.prometheus_helpers import api, free_port, prometheus
+from tests.support.daemon import fast_config, link, running
+from tests.support.prometheus import api, free_port, prometheus
+from tests.support.tools import REPO, require_tool, skip_or_fail
+from tests.support.wait import wait_until
 from tests.test_grafana import load_generator
 
 pytestmark = pytest.mark.timeout(180)
@@ -182,10 +182,7 @@ def prom(pantau_prom: tuple[str, float]) -> str:
 
 def _needs_icmp(query: str) -> None:
     if "pantau_icmp_" in query and not _has_icmp():
-        message = "no unprivileged ICMP here (net.ipv4.ping_group_range): no ICMP target"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail("no unprivileged ICMP here (net.ipv4.ping_group_range): no ICMP target")
 
 
 @pytest.mark.parametrize(

@@ -31,11 +31,10 @@ from aiosmtpd.smtp import SMTP
 from monitor.config import parse_config
 from monitor.daemon import Daemon
 from monitor.sim import SimNetwork, TcpPort
-from tests.conftest import require_tool
-from tests.conftest_tools import REPO
-from tests.daemon_helpers import INTERVAL, TIMEOUT, fast_config, running
-from tests.e2e.alertmanager_helpers import alertmanager, alerts
-from tests.prometheus_helpers import api, free_port, prometheus
+from tests.support.alertmanager import alertmanager, alerts
+from tests.support.daemon import INTERVAL, TIMEOUT, fast_config, running
+from tests.support.prometheus import api, free_port, prometheus
+from tests.support.tools import REPO, require_tool
 from tests.test_alertmanager import CONFIG as ALERTMANAGER_CONFIG
 from tests.test_alertmanager import SECRETS, config_for
 

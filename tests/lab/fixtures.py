@@ -1,7 +1,7 @@
 """pytest fixtures and checks for the lab tests (tests/test_lab_*.py import them).
 
 Skips with a reason when the lab cannot be built here (not root, no ip/nft/tc); under CI=true
-that skip is a failure (tests/conftest.py). Set PANTAU_LAB_FIGURES=path.jsonl to collect each
+that skip is a failure (tests/support/tools.py). Set PANTAU_LAB_FIGURES=path.jsonl to collect each
 scenario's measured errors (outage start/end against the injected fault, lost seconds).
 """
 
@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import require_root, require_tool
 from tests.lab.faults import Injected
 from tests.lab.lab import Lab
 from tests.lab.pantau import Pantau
+from tests.support.tools import require_root, require_tool
 
 
 @pytest.fixture(scope="module")

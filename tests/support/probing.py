@@ -7,13 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import pytest
-
 from monitor.clock import Clock
 from monitor.config import DnsTarget, HttpTarget, IcmpTarget, Target, TcpTarget
 from monitor.probes.context import ProbeContext, icmp_mode
 from monitor.probes.result import ProbeResult
 from monitor.runner import run_probe
+from tests.support.tools import skip_or_fail
 
 LOCALHOST = "127.0.0.1"
 
@@ -52,10 +51,7 @@ def require_icmp() -> None:
     """Skip unless this process may send ICMP echoes; on CI (CI=true) fail instead."""
     if icmp_mode() is not None:
         return
-    message = (
+    skip_or_fail(
         f"ICMP needs root or ping_group_range covering gid {os.getgid()} "
         f"(uid {os.geteuid()} has neither); run the tests as root"
     )
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true: {message}")
-    pytest.skip(message)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from monitor.config import parse_config
 from monitor.daemon import Daemon
 from monitor.sim import SimNetwork
+from tests.support.wait import wait_until
 
 ALL_DAY = {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 INTERVAL, TIMEOUT = 0.2, 0.15
@@ -24,15 +23,6 @@ def fast_config(net: SimNetwork, **extra: Any) -> dict[str, Any]:
     data["targets"] = [t for t in data["targets"] if t["kind"] != "icmp"]
     data.update(extra)
     return data
-
-
-async def wait_until(check: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    """Poll a condition (bounded); fail with `what` if it does not hold in time."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
-        await asyncio.sleep(0.02)
 
 
 @asynccontextmanager

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import require_tool
+from tests.support.tools import require_tool
 
 
 def free_port() -> int:

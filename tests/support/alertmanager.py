@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import require_tool
-from tests.prometheus_helpers import free_port, ready_server
+from tests.support.prometheus import free_port, ready_server
+from tests.support.tools import require_tool
 
 BINARY = "prometheus-alertmanager"  # Debian's name for the alertmanager binary
 

@@ -1,1 +1,0 @@
-"""Shared test helpers as plain modules, imported explicitly (from tests.helpers.x import y)."""
