@@ -154,7 +154,7 @@ async def test_run_freezes_its_long_lived_objects_out_of_the_collector(net: SimN
     import asyncio
     import gc
 
-    from monitor.cli import serve
+    from monitor.cli.run import serve
     from monitor.config import parse_config
 
     assert gc.get_freeze_count() == 0

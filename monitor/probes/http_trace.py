@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 
 from monitor.probes import phase
+from monitor.probes.tcp_info import kernel_connect_rtt
 
 
 class PhaseTrace:
@@ -58,9 +59,6 @@ class TracedResponse(aiohttp.ClientResponse):
     peer_cert_der: bytes | None = None
 
     async def start(self, connection: Any) -> aiohttp.ClientResponse:
-        # Imported here: tcp imports context, which imports this module.
-        from monitor.probes.tcp import kernel_connect_rtt
-
         transport = connection.transport
         if transport is not None:
             sock = transport.get_extra_info("socket")

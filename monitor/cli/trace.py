@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from monitor.cli.common import UsageError
+from monitor.cli.probe import target_from_url
 from monitor.config import Config, load_config
 from monitor.path.analysis import Owner, judge_path
 from monitor.path.describe import hop_lines, summary
@@ -35,9 +37,6 @@ def add_trace_command(sub: Any, with_config: argparse.ArgumentParser) -> None:
 
 
 def _spec(text: str, config: Config | None) -> tuple[str, Spec]:
-    from monitor.cli import UsageError
-    from monitor.oneshot import target_from_url
-
     if config is not None:
         for target in config.targets:
             if target.name == text:
@@ -55,8 +54,6 @@ def _spec(text: str, config: Config | None) -> tuple[str, Spec]:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    from monitor.cli import UsageError
-
     # A URL needs no config; a target name does (and its owners and baseline come with it).
     url_only = "://" in args.target and not Path(args.config).exists()
     config = None if url_only else load_config(args.config)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import TypeAdapter, ValidationError
 
+from monitor.cli.common import UsageError
 from monitor.clock import Clock
 from monitor.config import Target
-from monitor.probes.context import ProbeContext
-from monitor.probes.result import ProbeResult
-from monitor.runner import run_probe
+
+if TYPE_CHECKING:
+    from monitor.probes.result import ProbeResult
 
 FORMS = (
     "https://host/path, http://host/path, tcp://host:port, icmp://host, dns://server[:port]/name"
@@ -84,13 +87,18 @@ def render_result(result: ProbeResult, address: str) -> str:
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows) + "\n"
 
 
-async def probe_url(url: str, timeout: float, insecure: bool, as_json: bool) -> int:
-    from monitor.cli import UsageError
+def cmd_probe(args: argparse.Namespace) -> int:
+    return asyncio.run(probe_url(args.target, args.timeout, args.insecure, args.json))
 
+
+async def probe_url(url: str, timeout: float, insecure: bool, as_json: bool) -> int:
     try:
         target = target_from_url(url, timeout, insecure)
     except ProbeUsageError as exc:
         raise UsageError(str(exc)) from None
+    from monitor.probes.context import ProbeContext  # the probe machinery only when it probes
+    from monitor.runner import run_probe
+
     ctx = ProbeContext()
     try:
         result = await run_probe(target, timeout, ctx, Clock())

@@ -1,4 +1,4 @@
-"""`pantau report daily` and `pantau report range`, hooked into monitor.cli."""
+"""`pantau report daily` and `pantau report range`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from monitor.calendar import ServiceCalendar
-from monitor.cli import UsageError, _config, _today, day_option
+from monitor.cli.common import UsageError, config_of, day_option, today
 from monitor.clock import default_clock
 from monitor.config import Config
 from monitor.ledger import Ledger
@@ -59,12 +59,12 @@ def _language(args: argparse.Namespace, config: Config) -> Language:
 
 
 def cmd_daily(args: argparse.Namespace) -> int:
-    config = _config(args)
-    today = _today(config)
-    day = args.date or today
-    if day > today:
+    config = config_of(args)
+    now_day = today(config)
+    day = args.date or now_day
+    if day > now_day:
         raise UsageError(
-            f"--date {day}: that day has not come yet (today is {today} in"
+            f"--date {day}: that day has not come yet (today is {now_day} in"
             f" {config.office.timezone}); ask for today or an earlier day"
         )
     ledger = _ledger(config)
@@ -127,9 +127,9 @@ async def _mail(
 
 
 def cmd_range(args: argparse.Namespace) -> int:
-    config = _config(args)
-    first = args.date_from or _today(config).replace(day=1)
-    last = args.date_to or _today(config)
+    config = config_of(args)
+    first = args.date_from or today(config).replace(day=1)
+    last = args.date_to or today(config)
     if last < first:
         raise UsageError("--to must not be before --from")
     if (last - first).days > 366:
