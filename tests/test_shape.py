@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
+
+from tests.support.tools import REPO, require_tool
 
 TESTS = Path(__file__).resolve().parent
 RULE = TESTS / "support" / "tools.py"
@@ -19,3 +26,46 @@ def test_no_test_imports_conftest_and_one_ci_rule() -> None:
         if path != RULE and re.search(r"""environ(\.get\(|\[)["']CI["']""", text):
             offenders.append(f"{path.relative_to(TESTS)} reads CI itself (use skip_or_fail)")
     assert offenders == []
+
+
+def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    """`lint-imports` (import-linter, test extras) on the package under `root`."""
+    require_tool("lint-imports", "pip install -e '.[test]'")
+    return subprocess.run(
+        ["lint-imports", "--no-cache", str(root / "pyproject.toml")],
+        cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_the_import_contracts_hold() -> None:
+    done = _lint_imports(REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "broken"),
+    [
+        # A probe result reaching up to the tracker: an upward import.
+        ("monitor/probes/result.py", "import monitor.tracker", "is layered"),
+        # The cycle issue 17 found, back as a lazy import: phase -> context -> http_trace -> phase.
+        (
+            "monitor/probes/phase.py",
+            "def _f():\n    import monitor.probes.context",
+            "no import cycles",
+        ),
+        # A feature's config model importing the config that imports it.
+        ("monitor/path/config.py", "import monitor.config", "config model"),
+    ],
+    ids=["upward", "cycle", "feature-config"],
+)
+def test_the_contracts_fail_on_a_new_cycle_or_upward_import(
+    tmp_path: Path, module: str, line: str, broken: str
+) -> None:
+    shutil.copytree(REPO / "monitor", tmp_path / "monitor", ignore=shutil.ignore_patterns("*.pyc"))
+    shutil.copy(REPO / "pyproject.toml", tmp_path)
+    with (tmp_path / module).open("a") as f:
+        f.write(f"\n\n{line}\n")
+    done = _lint_imports(tmp_path)
+    assert done.returncode != 0
+    assert re.search(rf"{broken}.*\bBROKEN\b", " ".join((done.stdout).split())), done.stdout
