@@ -30,9 +30,8 @@ from monitor.paging.config import PagesConfig
 from monitor.path.config import PathConfig
 from monitor.pem import check_ca_file
 from monitor.report.config import ReportConfig
+from monitor.vocabulary import Language, Role
 
-Role = Literal["local", "isp", "internet", "datacenter"]
-ROLES: tuple[Role, ...] = ("local", "isp", "internet", "datacenter")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _OFFICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # Bounds on every probe timing (issue 12). Below 100 ms an interval only loads the link and the
@@ -401,7 +400,7 @@ class StatusPage(_Model):
     """The front-desk status page at `/` (issue 13): what a citizen in the waiting room reads."""
 
     enabled: bool = True
-    language: Literal["id", "en"] = "id"
+    language: Language = "id"
     title: str | None = Field(default=None, min_length=1, max_length=120)
     """The page's heading; default: the words list's title and the office name."""
     notice: str | None = Field(default=None, min_length=1, max_length=300)

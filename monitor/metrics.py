@@ -12,18 +12,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from monitor import __version__
 from monitor.probes.result import ProbeResult
-from monitor.series import (
-    HTTP_PHASES,
-    LATENCY_BUCKETS,
-    TARGET_STATES,
-    SeriesCollector,
-    SeriesStore,
-)
+from monitor.series import HTTP_PHASES, LATENCY_BUCKETS, SeriesCollector, SeriesStore
+from monitor.vocabulary import DOMAINS, LINK_STATES, TARGET_STATES
 
 __all__ = ["DOMAINS", "HTTP_PHASES", "LATENCY_BUCKETS", "LINK_STATES", "TARGET_STATES", "Metrics"]
 
-LINK_STATES = ("up", "slow", "down")
-DOMAINS = ("local", "isp", "datacenter", "dns", "unknown")
 INTERNAL_ERROR_PLACES = ("probe", "sink")
 LEDGER_ERRORS = ("write", "deleted", "replaced")
 
@@ -263,3 +256,32 @@ class Metrics:
         if state not in TARGET_STATES:
             raise ValueError(f"target state must be one of {TARGET_STATES}; got {state!r}")
         self.series.get(target).state = state
+
+    # --- the link and its episodes (the tracker's decisions, exported) ---
+    def set_link_state(self, state: str) -> None:
+        """The link's state, one-hot over LINK_STATES (all 0 while unknown)."""
+        for label in LINK_STATES:
+            self.link_state.labels(label).set(1 if label == state else 0)
+
+    def set_episode_active(self, kind: str, domain: str | None) -> None:
+        """One-hot an outage's (or slow episode's) gauge on `domain`; None: it is over."""
+        gauge = self.outage_active if kind == "outage" else self.slow_active
+        for label in DOMAINS:
+            gauge.labels(label).set(1 if label == domain else 0)
+
+    def count_outage(self, domain: str) -> None:
+        """One outage ended, counted under the domain that held it longest."""
+        self.outages.labels(domain).inc()
+
+    def add_lost_service(self, kind: str, domain: str, seconds: float) -> None:
+        """Service seconds lost to an outage (or slowed by a slow episode) blamed on `domain`."""
+        counter = self.lost_service if kind == "outage" else self.slow_service
+        counter.labels(domain).inc(seconds)
+
+    def add_unmonitored(self, seconds: float) -> None:
+        """Service seconds no one watched (the daemon was not running)."""
+        self.unmonitored.inc(seconds)
+
+    def set_service_open(self, is_open: bool) -> None:
+        """Whether the office's service hours are open now."""
+        self.service_open.set(1 if is_open else 0)

@@ -27,7 +27,7 @@ _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.EN
 _NETWORK_OUTCOMES = (OSError, aiohttp.ClientError, ssl.SSLError, EOFError)
 
 
-def classify(exc: BaseException) -> tuple[Reason, str]:
+def reason_for(exc: BaseException) -> tuple[Reason, str]:
     """A failure reason and a readable message for an exception a probe let through."""
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return "dns", f"name did not resolve: {exc.os_error}"
@@ -36,7 +36,7 @@ def classify(exc: BaseException) -> tuple[Reason, str]:
     if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
         return "tls", f"TLS failed: {exc}"
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return classify(exc.os_error)
+        return reason_for(exc.os_error)
     if isinstance(exc, aiohttp.ServerDisconnectedError | ConnectionResetError):
         return "reset", "connection closed by the peer before the answer"
     if isinstance(exc, socket.gaierror):
@@ -81,7 +81,7 @@ async def run_probe(target: Target, timeout: float, ctx: ProbeContext, clock: Cl
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a failed probe is data; the reason set stays bounded
-        reason, message = classify(exc)
+        reason, message = reason_for(exc)
         if reason == "internal":
             log.error("probe %s: %s", target.name, message, exc_info=exc)
     duration = time.monotonic() - started_mono

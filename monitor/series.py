@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from prometheus_client.metrics_core import Metric
 from prometheus_client.utils import floatToGoString
 
+from monitor.vocabulary import TARGET_STATES
+
 # Buckets sized for the path an office sees: LAN in single ms, Jakarta from Java in tens of ms,
 # a loaded data center or a probe waiting for its timeout in seconds.
 LATENCY_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 )  # fmt: skip
 BUCKET_LE = tuple(floatToGoString(b) for b in (*LATENCY_BUCKETS, float("inf")))
-TARGET_STATES = ("up", "slow", "down", "unknown")
 HTTP_PHASES = ("dns", "connect", "tls", "ttfb", "total")
 
 

@@ -10,12 +10,9 @@ durations do not depend on the confirmation counts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from monitor.probes.result import ProbeResult
-
-State = Literal["unknown", "up", "slow", "down"]
-Verdict = Literal["ok", "slow", "fail"]
+from monitor.vocabulary import Grade, State
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +33,7 @@ class Transition:
     result: ProbeResult  # the probe that confirmed it
 
 
-def classify(result: ProbeResult, limits: Thresholds) -> Verdict:
+def grade(result: ProbeResult, limits: Thresholds) -> Grade:
     """ok, slow or fail for one probe result."""
     if not result.ok:
         return "fail"
@@ -77,16 +74,16 @@ class TargetState:
         self._fail, self._nonfail, self._slow, self._ok = _Run(), _Run(), _Run(), _Run()
 
     def observe(self, result: ProbeResult) -> Transition | None:
-        verdict = classify(result, self.limits)
+        graded = grade(result, self.limits)
         at = result.started_at
-        self._fail.feed(verdict == "fail", at)
-        self._nonfail.feed(verdict != "fail", at)
-        self._slow.feed(verdict == "slow", at)
-        self._ok.feed(verdict == "ok", at)
+        self._fail.feed(graded == "fail", at)
+        self._nonfail.feed(graded != "fail", at)
+        self._slow.feed(graded == "slow", at)
+        self._ok.feed(graded == "ok", at)
         self.last = result
-        if verdict == "fail":
+        if graded == "fail":
             self.last_failure = result
-        new, since = self._next_state(verdict)
+        new, since = self._next_state(graded)
         if new is None or new == self.state:
             return None
         transition = Transition(self.name, self.role, self.state, new, since, result)
@@ -99,14 +96,14 @@ class TargetState:
         run = self._fail if self.state == "down" else self._slow
         return run.started_at, run.length
 
-    def _next_state(self, verdict: Verdict) -> tuple[State | None, float]:
+    def _next_state(self, graded: Grade) -> tuple[State | None, float]:
         limits, state = self.limits, self.state
         if self._fail.length >= limits.down_after and state != "down":
             return "down", self._fail.started_at
         if state == "down":
             if self._nonfail.length >= limits.up_after:
                 # Recovered; whether to slow or up depends on what the latest probe says.
-                return ("slow" if verdict == "slow" else "up"), self._nonfail.started_at
+                return ("slow" if graded == "slow" else "up"), self._nonfail.started_at
             return None, 0.0
         if state in ("up", "unknown") and self._slow.length >= limits.down_after:
             return "slow", self._slow.started_at

@@ -16,7 +16,7 @@ from monitor.calendar import ServiceCalendar
 from monitor.calendar.accounting import service_seconds
 from monitor.config import Config
 from monitor.ledger import Episode, EpisodeKind, Ledger, Sample
-from monitor.metrics import DOMAINS, Metrics
+from monitor.metrics import Metrics
 from monitor.path.analysis import PathFinding
 from monitor.probes.result import ProbeResult
 from monitor.state import TargetState, Thresholds, Transition
@@ -164,8 +164,7 @@ class LinkTracker:
     def _on_verdict(self, verdict: LinkVerdict, at: float, refine: bool = False) -> None:
         old = self.verdict
         self.verdict = verdict
-        for state in ("up", "slow", "down"):
-            self.metrics.link_state.labels(state).set(1 if verdict.state == state else 0)
+        self.metrics.set_link_state(verdict.state)
         if old.state == "unknown":
             self._end_gap(at, verdict)
         kind = _EPISODE_OF.get(verdict.state)
@@ -198,7 +197,7 @@ class LinkTracker:
         """The first verdict after start: record the unmonitored gap, settle resumed episodes."""
         if self._gap_start is not None and at > self._gap_start:
             self.ledger.add_gap(self._gap_start, at, "daemon not running")
-            self.metrics.unmonitored.inc(service_seconds(self.calendar, self._gap_start, at))
+            self.metrics.add_unmonitored(service_seconds(self.calendar, self._gap_start, at))
             self._events("gap", {"from": self._gap_start, "to": at})
         kind = _EPISODE_OF.get(verdict.state)
         for resumed in self._resumed:
@@ -241,15 +240,13 @@ class LinkTracker:
         if episode.kind == "outage":
             # Counted when it ends, under the domain that held longest: the first guess at
             # the start of an outage may still be corrected (see _on_verdict).
-            self.metrics.outages.labels(episode.main_domain(at)).inc()
+            self.metrics.count_outage(episode.main_domain(at))
         self._set_active(episode, None)
         self.episode = None
 
     def _set_active(self, episode: Episode, domain: str | None) -> None:
         """One-hot the episode's gauge on `domain` (None: the episode is over)."""
-        gauge = self.metrics.outage_active if episode.kind == "outage" else self.metrics.slow_active
-        for label in DOMAINS:
-            gauge.labels(label).set(1 if label == domain else 0)
+        self.metrics.set_episode_active(episode.kind, domain)
 
     def _add_evidence(self, state: TargetState, result: ProbeResult) -> None:
         assert self.episode is not None
@@ -282,17 +279,14 @@ class LinkTracker:
         if episode is None or now <= self._accounted_until:
             return
         seconds = service_seconds(self.calendar, self._accounted_until, now)
-        counter = (
-            self.metrics.lost_service if episode.kind == "outage" else self.metrics.slow_service
-        )
         if seconds > 0:
-            counter.labels(episode.domains[-1][1]).inc(seconds)
+            self.metrics.add_lost_service(episode.kind, episode.domains[-1][1], seconds)
         self._accounted_until = now
 
     # --- periodic, from the daemon ---
     def flush(self, now: float) -> None:
         """Write what is pending (samples, open episode, heartbeat) in one transaction."""
-        self.metrics.service_open.set(1 if self.calendar.is_open(utc(now)) else 0)
+        self.metrics.set_service_open(self.calendar.is_open(utc(now)))
         self._account(now)
         samples, self._samples = self._samples, []
         with self.ledger.transaction():

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 from monitor.path.analysis import PathFinding
 from monitor.state import TargetState
-
-LinkState = Literal["unknown", "up", "slow", "down"]
-Domain = Literal["local", "isp", "datacenter", "dns", "unknown"]
+from monitor.vocabulary import Domain, LinkState
 
 
 @dataclass(frozen=True, slots=True)

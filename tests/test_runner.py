@@ -14,7 +14,7 @@ import pytest
 from monitor.probes import PROBES
 from monitor.probes.http_trace import PhaseTrace
 from monitor.probes.result import Observation, ProbeFailure
-from monitor.runner import classify
+from monitor.runner import reason_for
 from monitor.sim import DataCenterApp
 from tests.support.probing import http_target, probe_context, probe_once, tcp_target
 
@@ -145,8 +145,8 @@ async def test_cancellation_propagates(monkeypatch):
         (KeyError("k"), "internal"),
     ],
 )
-def test_classify(exc, reason):
-    got, message = classify(exc)
+def test_reason_for(exc, reason):
+    got, message = reason_for(exc)
 
     assert got == reason
     assert message

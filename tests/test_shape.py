@@ -69,3 +69,10 @@ def test_the_contracts_fail_on_a_new_cycle_or_upward_import(
     done = _lint_imports(tmp_path)
     assert done.returncode != 0
     assert re.search(rf"{broken}.*\bBROKEN\b", " ".join((done.stdout).split())), done.stdout
+
+
+def test_the_tracker_updates_metrics_only_through_metrics_methods() -> None:
+    """`Metrics` owns every metric update: the tracker names what happened, never a gauge."""
+    source = (REPO / "monitor" / "tracker.py").read_text()
+    raw = re.findall(r"self\.metrics\.\w+\.(?:labels|set|inc|dec|observe|clear)\(", source)
+    assert raw == []

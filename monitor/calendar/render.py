@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Literal
 
 from monitor.calendar.service import ServiceCalendar, ServiceDay
-
-Language = Literal["id", "en"]
+from monitor.vocabulary import Language
 
 _WORDS: dict[Language, dict[str, str]] = {
     "id": {

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, field_validator
+
+from monitor.vocabulary import Language
 
 _EXAMPLE = "https://grafana.dukcapil.example.go.id/d/pantau-link/pantau"
 
@@ -15,7 +16,7 @@ class PagesConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    language: Literal["id", "en"] = "id"
+    language: Language = "id"
     dashboard_url: str | None = None
     """The Grafana dashboard as IT staff open it from a phone; the page adds `var-office`."""
 

@@ -15,7 +15,8 @@ from monitor.calendar import ServiceCalendar
 from monitor.calendar.accounting import account_days, day_bounds, read_facts
 from monitor.config import Config
 from monitor.ledger import Ledger
-from monitor.metrics import DOMAINS, Metrics
+from monitor.metrics import Metrics
+from monitor.vocabulary import DOMAINS
 
 REFRESH_SECONDS = 10.0  # the dashboard reads it every scrape (15 s)
 PAST_DAYS = 30  # the longest period, "30d", is today and 30 days before; a month fits in it

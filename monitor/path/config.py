@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from monitor.durations import Duration
+from monitor.vocabulary import Role
 
-OwnerRole = Literal["local", "isp", "internet", "datacenter"]
+OwnerRole = Role  # a hop is owned by one of the roles a target has
 
 
 class PathOwner(BaseModel):

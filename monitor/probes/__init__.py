@@ -10,13 +10,13 @@ import importlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from monitor.vocabulary import KINDS
+
 if TYPE_CHECKING:  # the package itself imports no probe machinery: its modules import it
     from monitor.probes.context import ProbeContext
     from monitor.probes.result import Observation
 
 ProbeFn = Callable[[Any, float, "ProbeContext"], Awaitable["Observation"]]
-
-KINDS = ("http", "tcp", "icmp", "dns")  # each one a module here, of that name
 
 
 class _Probes(dict[str, ProbeFn]):

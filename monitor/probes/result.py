@@ -5,26 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
 
-# The fixed set of failure reasons. They become the `result` label of pantau_probes_total, so the
-# set stays small; the readable detail goes into `message` (logs, /api/status), never a label.
-Reason = Literal[
-    "timeout",  # no answer within the target's timeout
-    "refused",  # TCP reset on connect, or ICMP port unreachable for DNS
-    "unreachable",  # no route, host/network unreachable (ICMP), link down
-    "reset",  # connection dropped by the peer after it was established
-    "dns",  # a name did not resolve: NXDOMAIN, SERVFAIL, no answer
-    "tls",  # handshake failed, certificate invalid, expired or for another name
-    "http_status",  # an HTTP status outside expect_status
-    "body_mismatch",  # body_regex did not match
-    "answer_mismatch",  # DNS answer not in expect
-    "loss",  # every ICMP echo in the burst was lost
-    "permission",  # the OS refused (ICMP without root or ping_group_range)
-    "error",  # anything else the network did; the message says what
-    "internal",  # a bug in Pantau itself (issue 12): logged, counted, never evidence against a hop
-]
-REASONS: tuple[str, ...] = Reason.__args__  # type: ignore[attr-defined]
+from monitor.vocabulary import REASONS, Reason
+
+__all__ = ["REASONS", "Observation", "ProbeFailure", "ProbeResult", "Reason"]
+
 _EMPTY: Mapping[str, float] = MappingProxyType({})
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from monitor.durations import Duration
 from monitor.pem import check_ca_file
+from monitor.vocabulary import Language
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 # Deliberately loose: the SMTP server is the judge; this only catches obvious typos.
@@ -119,7 +120,7 @@ class ReportConfig(_Model):
     from_: str = Field(alias="from")
     send_at: str | None = None
     """Local hh:mm; default 30 minutes after the day's service closes (17:00 on closed days)."""
-    language: Literal["id", "en"] = "id"
+    language: Language = "id"
     smtp: SmtpConfig
     retry: RetryConfig = Field(default_factory=lambda: RetryConfig.model_validate({}))
     escalation: Escalation = Field(default_factory=lambda: Escalation.model_validate({}))

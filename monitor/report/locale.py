@@ -7,10 +7,8 @@ English: decimal point, thousands comma, `Monday, 30 November 2026`, `1 h 25 min
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
-Language = Literal["id", "en"]
-LANGUAGES: tuple[Language, ...] = ("id", "en")
+from monitor.vocabulary import LANGUAGES, Language
 
 WEEKDAYS: dict[Language, tuple[str, ...]] = {
     "id": ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"),

@@ -17,8 +17,8 @@ from monitor.csv_safe import csv_safe_row
 from monitor.ledger import Ledger
 from monitor.report.locale import Language
 from monitor.report.render import environment
+from monitor.vocabulary import DOMAINS
 
-DOMAINS = ("local", "isp", "datacenter", "dns", "unknown")
 COLUMNS = (
     "date", "note", "scheduled_seconds", "lost_seconds", "slow_seconds", "unmonitored_seconds",
     "outages", *(f"lost_{d}_seconds" for d in DOMAINS),
