@@ -14,44 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-EpisodeKind = Literal["outage", "slow"]
+from monitor.ledger_schema import migrate
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS episodes (
-    id INTEGER PRIMARY KEY,
-    office TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('outage', 'slow')),
-    started_at REAL NOT NULL,
-    ended_at REAL,
-    domains TEXT NOT NULL,          -- JSON [[unix_time, domain], ...] in order
-    evidence TEXT NOT NULL,         -- JSON {first_hop, targets: {name: {role, reason, ...}}}
-    updated_at REAL NOT NULL        -- last time the daemon saw this episode still open
-);
-CREATE INDEX IF NOT EXISTS episodes_time ON episodes (office, started_at);
-CREATE TABLE IF NOT EXISTS gaps (
-    id INTEGER PRIMARY KEY,
-    office TEXT NOT NULL,
-    started_at REAL NOT NULL,
-    ended_at REAL NOT NULL,
-    reason TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS gaps_time ON gaps (office, started_at);
-CREATE TABLE IF NOT EXISTS heartbeat (
-    office TEXT PRIMARY KEY,
-    first_seen REAL NOT NULL,       -- when this office was first monitored: before is unmonitored
-    last_seen REAL NOT NULL         -- last moment the link state was known
-);
-CREATE TABLE IF NOT EXISTS samples (
-    office TEXT NOT NULL,
-    at REAL NOT NULL,
-    target TEXT NOT NULL,
-    role TEXT NOT NULL,
-    ok INTEGER NOT NULL,
-    latency REAL NOT NULL,
-    reason TEXT
-);
-CREATE INDEX IF NOT EXISTS samples_time ON samples (office, at);
-"""
+EpisodeKind = Literal["outage", "slow"]
 
 
 @dataclass(slots=True)
@@ -117,15 +82,7 @@ class Ledger:
         # lose the last transactions, which is the "last few seconds" we accept.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(SCHEMA)
-        self._migrate()
-
-    def _migrate(self) -> None:
-        """Bring a ledger written by an older Pantau up to this schema, in place."""
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(heartbeat)")}
-        if "first_seen" not in columns:  # before 0.1.0: the first heartbeat was not kept
-            self._db.execute("ALTER TABLE heartbeat ADD COLUMN first_seen REAL")
-            self._db.execute("UPDATE heartbeat SET first_seen = last_seen")
+        migrate(self._db)  # the schema is monitor/ledger_schema.py's
 
     def close(self) -> None:
         self._db.close()

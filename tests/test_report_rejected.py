@@ -16,9 +16,10 @@ from prometheus_client import CollectorRegistry
 from monitor.calendar import ServiceCalendar
 from monitor.config import Config
 from monitor.ledger import Ledger
+from monitor.ledger_schema import OUTBOX_TABLE
 from monitor.metrics import Metrics
 from monitor.report.job import ReportJob
-from monitor.report.outbox import SCHEMA, Outbox
+from monitor.report.outbox import Outbox
 from tests.fixtures.report.ledger import at, fill, make_config
 from tests.fixtures.report.smtp import free_port
 
@@ -118,7 +119,7 @@ async def test_451_is_still_retried(tmp_path: Path) -> None:
 def test_an_outbox_from_before_failed_existed_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     db = sqlite3.connect(path)
-    db.executescript(SCHEMA.replace(", 'failed'", ""))
+    db.executescript(OUTBOX_TABLE.replace(", 'failed'", ""))
     db.execute(
         "INSERT INTO report_outbox (office, day, status, queued_at) VALUES"
         " ('x', '2026-11-27', 'sent', 1.0)"

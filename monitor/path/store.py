@@ -1,7 +1,8 @@
 """Traces in the ledger's SQLite file (own table, own connection): baselines and evidence.
 
-Its own connection rather than new Ledger methods keeps the ledger's schema untouched; WAL lets
-both write the same file. Kept like samples: `prune(before)` drops old non-baseline traces.
+Its own connection rather than new Ledger methods; the table is one of the ledger file's
+migrations (monitor/ledger_schema.py). WAL lets both write the same file. Kept like samples:
+`prune(before)` drops old non-baseline traces.
 """
 
 from __future__ import annotations
@@ -11,20 +12,10 @@ import sqlite3
 from pathlib import Path
 from typing import Literal
 
+from monitor.ledger_schema import migrate
 from monitor.path.trace import Trace
 
 TraceKind = Literal["baseline", "transition", "demand"]
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS path_traces (
-    id INTEGER PRIMARY KEY,
-    office TEXT NOT NULL,
-    target TEXT NOT NULL,
-    at REAL NOT NULL,
-    kind TEXT NOT NULL,             -- baseline (a healthy path), transition, demand
-    trace TEXT NOT NULL             -- JSON, monitor.path.trace.Trace.as_dict()
-);
-CREATE INDEX IF NOT EXISTS path_traces_target ON path_traces (office, target, kind, at);
-"""
 
 
 class PathStore:
@@ -34,7 +25,7 @@ class PathStore:
         self.office = office
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(SCHEMA)
+        migrate(self._db)  # the table is monitor/ledger_schema.py's
 
     def close(self) -> None:
         self._db.close()

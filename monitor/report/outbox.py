@@ -21,25 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS report_outbox (
-    office TEXT NOT NULL,
-    day TEXT NOT NULL,                    -- local date of the report, YYYY-MM-DD
-    status TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'skipped', 'failed')),
-    message_id TEXT,
-    sender TEXT,
-    recipients TEXT,                      -- JSON list
-    message BLOB,                         -- exact bytes to send, frozen when queued
-    queued_at REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,  -- sending rounds that failed
-    next_attempt_at REAL NOT NULL DEFAULT 0,
-    claimed_by TEXT,                      -- host:pid:token of the process sending it now
-    claimed_at REAL,
-    last_error TEXT,
-    sent_at REAL,
-    PRIMARY KEY (office, day)
-);
-"""
+from monitor.ledger_schema import migrate
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +72,7 @@ class Outbox:
         self.lease = lease
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._db = self._connect(path)
-        self._db.executescript(SCHEMA)
-        self._migrate()
+        migrate(self._db)  # the table is monitor/ledger_schema.py's
 
     @staticmethod
     def _connect(path: str | Path) -> sqlite3.Connection:
@@ -106,20 +87,6 @@ class Outbox:
         """Use the ledger's rescued copy from now on (monitor/ledger_writer.py); same owner."""
         self._db.close()
         self._db = self._connect(path)
-
-    def _migrate(self) -> None:
-        """Before 'failed' (a permanent SMTP rejection) existed, the CHECK did not allow it."""
-        (sql,) = self._db.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'report_outbox'"
-        ).fetchone()
-        if "'failed'" in sql:
-            return
-        self._db.executescript(
-            "BEGIN IMMEDIATE; ALTER TABLE report_outbox RENAME TO report_outbox_before_failed;"
-            + SCHEMA
-            + "INSERT INTO report_outbox SELECT * FROM report_outbox_before_failed;"
-            " DROP TABLE report_outbox_before_failed; COMMIT;"
-        )
 
     def close(self) -> None:
         self._db.close()
