@@ -30,7 +30,7 @@ from monitor.paging.config import PagesConfig
 from monitor.path.config import PathConfig
 from monitor.pem import check_ca_file
 from monitor.report.config import ReportConfig
-from monitor.vocabulary import Language, Role
+from monitor.vocabulary import KINDS, Language, Role
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _OFFICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -479,7 +479,7 @@ def _location(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("http", "tcp", "icmp", "dns") and out.endswith("]"):
+        elif part in KINDS and out.endswith("]"):
             continue  # the union tag pydantic inserts; the user never wrote it
         else:
             out += f".{part}" if out else str(part)
@@ -493,9 +493,9 @@ def _message(error: ErrorDetails) -> str:
     if kind == "missing":
         return "is required"
     if kind == "union_tag_invalid":
-        return f"kind must be one of http, tcp, icmp, dns; got {error['input'].get('kind')!r}"
+        return f"kind must be one of {', '.join(KINDS)}; got {error['input'].get('kind')!r}"
     if kind == "union_tag_not_found":
-        return "kind is required: one of http, tcp, icmp, dns"
+        return f"kind is required: one of {', '.join(KINDS)}"
     if kind == "literal_error":
         return f"{msg[0].lower()}{msg[1:]}; got {error['input']!r}"
     text = msg.removeprefix("Value error, ")

@@ -29,6 +29,7 @@ from monitor.metrics import Metrics
 from monitor.outages import outage_rows
 from monitor.paging.facts import PageFacts
 from monitor.paging.ledger_totals import LedgerTotals
+from monitor.probe_trace import ProbeTrace
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import ProbeResult
 from monitor.schedule import ProbeScheduler
@@ -88,6 +89,7 @@ class Daemon:
         self.page_facts: PageFacts | None = None
         self.ledger_totals: LedgerTotals | None = None
         self.scheduler: ProbeScheduler | None = None
+        self._probe_trace: ProbeTrace | None = None
         self._ctx: ProbeContext | None = None
         self._runner: web.AppRunner | None = None
         self.report_job: ReportJob | None = None
@@ -178,26 +180,21 @@ class Daemon:
         # import would stall the running loop.
         probes.load({target.kind for target in config.targets})
         self._ctx = ProbeContext()
-        self.scheduler = ProbeScheduler(config, self._ctx, self.clock, self.metrics, self._sink)
-        self.scheduler.scheduler.add_job(
-            self._flush, "interval", seconds=FLUSH_SECONDS, id="_flush", max_instances=1
-        )
-        self.scheduler.scheduler.add_job(
-            self._housekeeping, "interval", hours=6, id="_housekeeping", max_instances=1
-        )
+        self._probe_trace = ProbeTrace.from_env(self.clock)  # the bench's hook, if asked for
+        self.scheduler = ProbeScheduler(
+            config, self._ctx, self.clock, self.metrics, self._sink,
+            observer=self._probe_trace.write if self._probe_trace else None,
+        )  # fmt: skip
+        self.scheduler.every(FLUSH_SECONDS, self._flush, "_flush")
+        self.scheduler.every(6 * 3600, self._housekeeping, "_housekeeping")
         if self.path_watch is not None:
-            self.scheduler.scheduler.add_job(
-                # Checked at least every minute; the watch keeps baseline_every and min_gap.
-                self._path_baseline, "interval", id="_path", max_instances=1,
-                seconds=min(60.0, config.path.baseline_every / 2),
-                next_run_time=self.clock.now(),
-            )  # fmt: skip
+            # Checked at least every minute; the watch keeps baseline_every and min_gap.
+            seconds = min(60.0, config.path.baseline_every / 2)
+            self.scheduler.every(seconds, self._path_baseline, "_path", at_start=True)
         if self.report_job is not None:
-            # A send may wait out SMTP retries for minutes: one at a time, never queued up.
-            self.scheduler.scheduler.add_job(
-                self._send_reports, "interval", seconds=60, id="_report", max_instances=1,
-                coalesce=True, next_run_time=self.clock.now(),  # the outbox is sent at start too
-            )  # fmt: skip
+            # A send may wait out SMTP retries for minutes: one at a time, never queued up; the
+            # outbox is sent at start too.
+            self.scheduler.every(60, self._send_reports, "_report", at_start=True)
         self.tracker.flush(self.clock.wall())  # sets pantau_service_open at once
         self.page_facts.update(self.tracker, self.clock.wall())
         self.ledger_totals.update(self.clock.wall(), time.monotonic())
@@ -214,6 +211,9 @@ class Daemon:
             self.scheduler.shutdown()
             self.scheduler = None
             await asyncio.sleep(0)  # let cancelled probes unwind before their resources close
+        if self._probe_trace is not None:
+            self._probe_trace.close()
+            self._probe_trace = None
         if self._commit_task is not None:
             await asyncio.wait([self._commit_task])
             self._commit_task = None

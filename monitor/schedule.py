@@ -13,10 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
 from collections import defaultdict
-from collections.abc import Callable
-from typing import IO
+from collections.abc import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -30,9 +28,10 @@ from monitor.runner import run_probe
 
 log = logging.getLogger(__name__)
 ResultSink = Callable[[ProbeResult], None]
+# Called after each probe with (target, planned, started, result), loop times: the bench's hook
+# (monitor/probe_trace.py) and nothing else; None in service.
+ProbeObserver = Callable[[Target, float, float, ProbeResult], None]
 SLOT_SECONDS = 1.0  # how far ahead the targets of one group are placed on the loop
-# Debug hook for the benchmark: one line per probe (planned vs actual start, measured phases).
-TRACE_ENV = "PANTAU_PROBE_TRACE"
 
 
 def start_offsets(config: Config) -> dict[str, float]:
@@ -83,8 +82,9 @@ class ProbeScheduler:
     """Starts and stops the probes; counts skipped runs in pantau_probes_skipped_total."""
 
     def __init__(
-        self, config: Config, ctx: ProbeContext, clock: Clock, metrics: Metrics, sink: ResultSink
-    ) -> None:
+        self, config: Config, ctx: ProbeContext, clock: Clock, metrics: Metrics, sink: ResultSink,
+        observer: ProbeObserver | None = None,
+    ) -> None:  # fmt: skip
         self._config = config
         self._ctx = ctx
         self._clock = clock
@@ -95,17 +95,32 @@ class ProbeScheduler:
         self._base = 0.0  # loop time of the first slot of every group
         self._running: dict[str, asyncio.Task[None]] = {}
         self._groups: list[_Group] = []
-        path = os.environ.get(TRACE_ENV)
-        self._trace: IO[str] | None = open(path, "a", buffering=1 << 16) if path else None
+        self._observer = observer
 
     @property
     def running(self) -> bool:
         return bool(self._scheduler.running) and not self._stopping
 
-    @property
-    def scheduler(self) -> AsyncIOScheduler:
-        """For the daemon's own periodic jobs (service-hours gauge, daily report)."""
-        return self._scheduler
+    def every(
+        self, seconds: float, job: Callable[[], Awaitable[None]], name: str, at_start: bool = False
+    ) -> None:
+        """Run the daemon's periodic `job` every `seconds`, one run at a time, runs missed
+        meanwhile collapsed into one; `at_start`: also once as soon as the scheduler starts.
+
+        A coroutine function: APScheduler runs a plain function in a worker thread, where it
+        would race the loop over the tracker and the ledger.
+        """
+        if not asyncio.iscoroutinefunction(job):
+            raise TypeError(f"periodic job {name} must be a coroutine function")
+        first = {"next_run_time": self._clock.now()} if at_start else {}
+        self._scheduler.add_job(
+            job, "interval", seconds=seconds, id=name, name=name, max_instances=1, coalesce=True,
+            **first,
+        )  # fmt: skip
+
+    def jobs(self) -> list[tuple[str, Callable[..., object]]]:
+        """(name, function) of every periodic job, the probe slots included."""
+        return [(job.id, job.func) for job in self._scheduler.get_jobs()]
 
     def start(self) -> None:
         now = self._clock.now()
@@ -185,13 +200,8 @@ class ProbeScheduler:
             # (Daemon._sink), so the next result finds the state consistent.
             log.exception("internal error handling the result of probe %s", target.name)
             self._metrics.internal_error("sink")
-        if self._trace is not None:
-            phases = result.observation.phases
-            self._trace.write(
-                f"{target.name} {self._clock.wall(planned):.6f} {self._clock.wall(started):.6f} "
-                f"{result.latency:.6f} {phases.get('connect', -1):.6f} "
-                f"{phases.get('ttfb', -1):.6f} {result.result_label}\n"
-            )
+        if self._observer is not None:
+            self._observer(target, planned, started, result)
 
     def shutdown(self) -> None:
         """Stop firing and cancel probes in flight."""
@@ -205,6 +215,3 @@ class ProbeScheduler:
                     handle.cancel()
             for task in list(self._running.values()):
                 task.cancel()
-            if self._trace is not None:
-                self._trace.close()
-                self._trace = None

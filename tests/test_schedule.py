@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -14,7 +15,7 @@ from monitor.clock import Clock
 from monitor.config import parse_config
 from monitor.metrics import Metrics
 from monitor.probes.context import ProbeContext
-from monitor.probes.result import ProbeResult
+from monitor.probes.result import REASONS, ProbeResult
 from monitor.sim import SimNetwork
 from tests.support.daemon import fast_config, running
 from tests.support.factories import result
@@ -98,9 +99,9 @@ async def test_the_daemons_periodic_jobs_run_on_the_event_loop() -> None:
 
     async with SimNetwork(icmp=False) as net, running(fast_config(net)) as daemon:
         assert daemon.scheduler is not None
-        jobs = daemon.scheduler.scheduler.get_jobs()
-        assert {"_flush", "_housekeeping"} <= {job.id for job in jobs}
-        assert all(asyncio.iscoroutinefunction(job.func) for job in jobs)
+        jobs = daemon.scheduler.jobs()
+        assert {"_flush", "_housekeeping"} <= {name for name, _ in jobs}
+        assert all(asyncio.iscoroutinefunction(func) for _, func in jobs)
         seen: list[threading.Thread] = []
         original = daemon.tracker.flush  # type: ignore[union-attr]
 
@@ -111,3 +112,23 @@ async def test_the_daemons_periodic_jobs_run_on_the_event_loop() -> None:
         daemon.tracker.flush = spy  # type: ignore[union-attr,method-assign]
         await wait_until(lambda: bool(seen), 5, "a flush")
     assert seen[0] is threading.main_thread()
+
+
+async def test_the_bench_hook_writes_one_line_per_probe_from_outside_the_scheduler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trace = tmp_path / "probes.trace"
+    monkeypatch.setenv("PANTAU_PROBE_TRACE", str(trace))
+    async with SimNetwork(icmp=False) as net, running(fast_config(net)) as daemon:
+        await wait_until(lambda: len(daemon.last) > 0, 5, "a probe result")
+    fields = trace.read_text().splitlines()[0].split()  # buffered: complete once stopped
+    assert len(fields) == 7 and fields[-1] in ("success", *REASONS)
+    planned, started = float(fields[1]), float(fields[2])
+    assert started >= planned - 0.01  # wall times: a probe starts at or after its instant
+
+
+async def test_a_periodic_job_must_be_a_coroutine() -> None:
+    async with SimNetwork(icmp=False) as net, running(fast_config(net)) as daemon:
+        assert daemon.scheduler is not None
+        with pytest.raises(TypeError, match="coroutine"):
+            daemon.scheduler.every(1.0, lambda: None, "plain")  # type: ignore[arg-type,return-value]

@@ -76,3 +76,15 @@ def test_the_tracker_updates_metrics_only_through_metrics_methods() -> None:
     source = (REPO / "monitor" / "tracker.py").read_text()
     raw = re.findall(r"self\.metrics\.\w+\.(?:labels|set|inc|dec|observe|clear)\(", source)
     assert raw == []
+
+
+def test_every_path_the_architecture_page_names_exists() -> None:
+    """docs/ARCHITECTURE.md is the newcomer's map: it must not send anyone to a missing file."""
+    page = (REPO / "docs" / "ARCHITECTURE.md").read_text()
+    named = set(re.findall(r"\b((?:monitor|tests|config|docs)/[\w/.{},-]*\w)", page))
+    # The example of a new probe kind, and the {id,en} pair, are not single files.
+    named -= {"monitor/probes/smtp.py", "tests/test_probes_smtp.py"}
+    paths = {n.replace("{id,en}", "id") for n in named if "<" not in n}
+    missing = sorted(p for p in paths if not (REPO / p).exists())
+    assert missing == []
+    assert len(paths) > 30

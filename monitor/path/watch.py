@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from monitor.config import Config, DnsTarget, HttpTarget, IcmpTarget, TcpTarget
+from monitor.config import Config, DnsTarget, HttpTarget, TcpTarget
 from monitor.path.analysis import Owner, PathFinding, judge_path, owner_of
 from monitor.path.metrics import PathMetrics
 from monitor.path.store import PathStore, TraceKind
@@ -38,8 +38,10 @@ def spec_of(target: object) -> Spec:
         if target.transport == "tcp":
             return target.server_host, "tcp", target.server_port
         return target.server_host, "icmp", 0
-    assert isinstance(target, IcmpTarget)
-    return target.host, "icmp", 0
+    # ICMP targets, and any other kind with a `host`: a new probe kind needs no entry here.
+    host = getattr(target, "host", None)
+    assert isinstance(host, str), f"no host to trace for {target!r}"
+    return host, "icmp", 0
 
 
 def annotated(trace: Trace, owners: Sequence[Owner]) -> dict[str, Any]:
