@@ -9,10 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from monitor.calendar import ServiceCalendar, accounting
+from monitor.calendar import ServiceCalendar
 from monitor.calendar.accounting import (
     account_days,
     clip,
@@ -30,14 +30,6 @@ COLUMNS = (
     "kind", "start_local", "end_local", "duration_seconds", "lost_service_seconds", "domain",
     "domains", "first_hop", "evidence",
 )  # fmt: skip
-
-
-def day_bounds(first: date, last: date, config: Config) -> tuple[float, float]:
-    """Unix times of local midnight at the start of `first` and the end of `last`.
-
-    Kept for callers of the old place; the function lives in monitor.calendar.accounting.
-    """
-    return accounting.day_bounds(first, last, config.office.zone)
 
 
 def _local(ts: float | None, config: Config) -> str | None:

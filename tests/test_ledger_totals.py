@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 from prometheus_client import CollectorRegistry
 
 from monitor.calendar import ServiceCalendar
+from monitor.calendar.accounting import day_bounds
 from monitor.config import parse_config
 from monitor.ledger import Ledger
 from monitor.metrics import Metrics
-from monitor.outages import day_bounds, outage_rows
+from monitor.outages import outage_rows
 from monitor.paging.ledger_totals import LedgerTotals
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -60,7 +61,7 @@ def test_periods_follow_the_ledger_and_a_recorded_gap_is_recounted(tmp_path: Pat
     totals.update(NOW, 0.0)
 
     today = datetime.fromtimestamp(NOW, WIB).date()
-    start, end = day_bounds(today, today, config)
+    start, end = day_bounds(today, today, config.office.zone)
     rows = outage_rows(ledger, calendar, config, start, end, NOW)["outages"]
     assert _shown(metrics, "today") == sum(r["lost_service_seconds"] for r in rows) == 105
     assert _shown(metrics, "month") == 105 + 300 + 120

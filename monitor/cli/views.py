@@ -21,9 +21,10 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 def cmd_outages(args: argparse.Namespace) -> int:
     config = config_of(args)
     from monitor.calendar import ServiceCalendar
+    from monitor.calendar.accounting import day_bounds
     from monitor.clock import default_clock
     from monitor.ledger import Ledger
-    from monitor.outages import day_bounds, outage_rows, render
+    from monitor.outages import outage_rows, render
 
     first, last = span(args, config)
     if not Path(config.storage.path).exists():
@@ -33,7 +34,7 @@ def cmd_outages(args: argparse.Namespace) -> int:
     ledger = Ledger(config.storage.path, config.office.office_id)
     try:
         calendar = ServiceCalendar(config.service_hours, config.office.zone)
-        start, end = day_bounds(first, last, config)
+        start, end = day_bounds(first, last, config.office.zone)
         data = outage_rows(ledger, calendar, config, start, end, default_clock().wall())
     finally:
         ledger.close()

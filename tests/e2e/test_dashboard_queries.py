@@ -24,9 +24,10 @@ from typing import Any
 
 import pytest
 
+from monitor.calendar.accounting import day_bounds
 from monitor.config import parse_config
 from monitor.daemon import Daemon
-from monitor.outages import day_bounds, outage_rows
+from monitor.outages import outage_rows
 from monitor.sim import SimNetwork
 from tests.support.daemon import fast_config, link, running
 from tests.support.prometheus import api, free_port, prometheus
@@ -76,7 +77,7 @@ def _ledger_lost_today(daemon: Daemon) -> float:
     assert daemon.ledger is not None
     now = daemon.clock.wall()
     today = datetime.fromtimestamp(now, daemon.config.office.zone).date()
-    start, end = day_bounds(today, today, daemon.config)
+    start, end = day_bounds(today, today, daemon.config.office.zone)
     rows = outage_rows(daemon.ledger, daemon.calendar, daemon.config, start, end, now)
     return float(sum(e["lost_service_seconds"] for e in rows["outages"] if e["kind"] == "outage"))
 

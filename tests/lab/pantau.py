@@ -151,12 +151,12 @@ class Pantau:
         return self.ledger_range(today - timedelta(days=1), today + timedelta(days=1))
 
     def ledger_range(self, first: date, last: date) -> dict[str, Any]:
-        from monitor.outages import day_bounds
+        from monitor.calendar.accounting import day_bounds
 
         calendar = ServiceCalendar(self.config.service_hours, self.config.office.zone)
         ledger = Ledger(self.db, self.config.office.office_id)
         try:
-            start, end = day_bounds(first, last, self.config)
+            start, end = day_bounds(first, last, self.config.office.zone)
             data = outage_rows(ledger, calendar, self.config, start, end, time.time())
             # The JSON's times are whole seconds; the tests measure against the float ones.
             exact = {e.id: e for e in ledger.episodes(start, end)}
