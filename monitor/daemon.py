@@ -284,7 +284,7 @@ class Daemon:
     async def _flush(self) -> None:
         step = self.clock.check()
         if step is not None:
-            self.metrics.clock_steps.inc()
+            self.metrics.clock_stepped()
             log.warning("the wall clock stepped by %+.1f s (NTP or suspend): re-anchored", step)
         if self.tracker is not None:
             self.tracker.flush(self.clock.wall())
@@ -294,7 +294,7 @@ class Daemon:
                 self.ledger_totals.update(self.clock.wall(), time.monotonic())
         if not self._start_commit():
             # The last write still waits (a lock, a slow disk): its rows and these go next time.
-            self.metrics.ledger_delayed.inc()
+            self.metrics.ledger_write_delayed()
 
     def _start_commit(self) -> bool:
         """Start writing what is queued, unless a write is still running (then False)."""
@@ -326,7 +326,7 @@ class Daemon:
                 ledger.reattach(moved.to)
                 if self.report_job is not None:
                     self.report_job.outbox.reattach(moved.to)
-                self.metrics.ledger_errors.labels(moved.what).inc()
+                self.metrics.ledger_error(moved.what)
                 self._moved = (
                     f"ledger file {self.config.storage.path} was {moved.what} under the daemon; "
                     f"everything is kept in {moved.to}: stop Pantau, move that file to "
@@ -335,14 +335,13 @@ class Daemon:
                 log.error("%s", self._moved)
             self.storage_problem = self._moved  # until a restart, once the file was lost
         finally:
-            self.metrics.ledger_pending.set(ledger.pending.size())
-            self.metrics.samples_dropped.inc(ledger.dropped_samples)
+            self.metrics.ledger_after_write(
+                ledger.pending.size(), ledger.dropped_samples, self.storage_problem is None
+            )
             ledger.dropped_samples = 0
-            ok = self.storage_problem is None
-            self.metrics.ledger_writable.set(1 if ok else 0)
 
     def _storage_failing(self, problem: str, reason: str) -> None:
-        self.metrics.ledger_errors.labels(reason).inc()
+        self.metrics.ledger_error(reason)
         if self.storage_problem is None:  # one ERROR per incident, not one every flush
             log.error("%s; keeping the evidence in memory until it can be written", problem)
         self.storage_problem = problem

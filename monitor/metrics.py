@@ -285,3 +285,26 @@ class Metrics:
     def set_service_open(self, is_open: bool) -> None:
         """Whether the office's service hours are open now."""
         self.service_open.set(1 if is_open else 0)
+
+    # --- the daemon's own health: clock, ledger, mail ---
+    def clock_stepped(self) -> None:
+        """The wall clock stepped (NTP or a suspend) and was re-anchored."""
+        self.clock_steps.inc()
+
+    def ledger_write_delayed(self) -> None:
+        """A flush found the last write still running: its rows go with the next one."""
+        self.ledger_delayed.inc()
+
+    def ledger_error(self, reason: str) -> None:
+        """A ledger write failed, or the file was deleted or replaced (LEDGER_ERRORS)."""
+        self.ledger_errors.labels(reason).inc()
+
+    def ledger_after_write(self, pending: int, dropped_samples: int, writable: bool) -> None:
+        """After each write attempt: rows still queued, samples dropped, whether it is writable."""
+        self.ledger_pending.set(pending)
+        self.samples_dropped.inc(dropped_samples)
+        self.ledger_writable.set(1 if writable else 0)
+
+    def mail_rejected(self) -> None:
+        """The SMTP server refused a report for good (not retried)."""
+        self.mails_rejected.inc()

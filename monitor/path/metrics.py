@@ -62,3 +62,7 @@ class PathMetrics:
         self._ttls[target] = ttls
         reaches = finding.reaches_datacenter
         self.reaches_datacenter.labels(target).set(-1 if reaches is None else int(reaches))
+
+    def store_failed(self) -> None:
+        """A trace could not be kept in the ledger file (full or locked disk)."""
+        self.store_errors.inc()

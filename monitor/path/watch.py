@@ -130,7 +130,7 @@ class PathWatch:
         try:
             await asyncio.to_thread(self.store.add, name, why, found)
         except (sqlite3.Error, OSError) as exc:
-            self.metrics.store_errors.inc()
+            self.metrics.store_failed()
             log.error("path trace of %s not stored in the ledger file: %s", name, exc)
 
     async def close(self) -> None:

@@ -203,7 +203,7 @@ class ReportJob:
             if rejected(exc):
                 await self._db(self.outbox.mark_failed, row.day, failed_at, error)
                 if self.metrics is not None:
-                    self.metrics.mails_rejected.inc()
+                    self.metrics.mail_rejected()
                 log.error(
                     "report %s rejected by the SMTP server (%s); not retried: fix the cause, "
                     "then `pantau report daily --date %s --send`",
