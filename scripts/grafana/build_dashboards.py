@@ -29,6 +29,8 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as dm
 
+from monitor.vocabulary import DOMAINS
+
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "grafana" / "dashboards" / "pantau-link.json"
 UID = "pantau-link"
@@ -38,7 +40,6 @@ DS = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
 OFFICE = 'office=~"$office"'
 OFFICE_TARGET = 'office=~"$office", target=~"$target"'
 LAST = common_b.ReduceDataOptions().calcs(["lastNotNull"])
-DOMAINS = ("local", "isp", "datacenter", "dns", "unknown")
 DOMAIN_COLORS = {
     "local": "purple",
     "isp": "orange",
