@@ -20,10 +20,11 @@ from prometheus_client import CollectorRegistry
 
 from monitor import probes
 from monitor.calendar import ServiceCalendar
-from monitor.calendar.accounting import account_day, day_bounds, local_day, read_facts
+from monitor.calendar.accounting import account_day, day_bounds, local_day
 from monitor.clock import Clock
 from monitor.config import Config
 from monitor.ledger import Ledger
+from monitor.maintenance.facts import facts_for
 from monitor.metrics import Metrics
 from monitor.outages import outage_rows
 from monitor.probes.context import ProbeContext
@@ -264,7 +265,8 @@ class Daemon:
         now = self.clock.wall()
         zone = self.config.office.zone
         day = local_day(now, zone)
-        facts = read_facts(self.ledger, *day_bounds(day, day, zone))
+        start, end = day_bounds(day, day, zone)
+        facts = facts_for(self.ledger, self.ledger.path, self.config, start, end, now)
         return account_day(facts, self.calendar, zone, day, now).as_json()
 
 

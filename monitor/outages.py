@@ -18,12 +18,12 @@ from monitor.calendar.accounting import (
     clip,
     episode_seconds,
     local_day,
-    read_facts,
     service_seconds,
     unmonitored_spans,
 )
 from monitor.config import Config
 from monitor.ledger import Ledger
+from monitor.maintenance.facts import facts_for
 
 COLUMNS = (
     "kind", "start_local", "end_local", "duration_seconds", "lost_service_seconds", "domain",
@@ -64,7 +64,7 @@ def outage_rows(
 
     `start` and `end` are office-local midnights (`day_bounds`): the account is per day.
     """
-    facts = read_facts(ledger, start, end)  # episodes and gaps overlapping the range
+    facts = facts_for(ledger, ledger.path, config, start, end, now)  # rows overlapping the range
     spans = unmonitored_spans(facts, now)
     zone = config.office.zone
     first, last = local_day(start, zone), local_day(end - 1, zone)

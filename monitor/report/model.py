@@ -30,6 +30,7 @@ from monitor.calendar.accounting import (
 )
 from monitor.config import Config
 from monitor.ledger import Episode, Gap, Ledger, Sample
+from monitor.maintenance.facts import facts_for
 from monitor.report.conclusion import Conclusion, conclude, normal_hops
 from monitor.report.config import Escalation
 
@@ -50,11 +51,18 @@ class LedgerData:
     """The ledger's heartbeat: time after it (daemon not running now) is unmonitored."""
     first_seen: float | None = None
     """The first heartbeat ever: time before it is unmonitored."""
+    maintenance: tuple[Span, ...] = ()
+    """Maintenance windows (start, end, announced_by) overlapping the report's span."""
+    degraded: tuple[Span, ...] = ()
+    """Spans on a backup uplink (start, end, uplink)."""
 
     @property
     def facts(self) -> Facts:
         """What the accounting reads."""
-        return Facts(self.episodes, self.gaps, self.first_seen, self.last_seen)
+        return Facts(
+            self.episodes, self.gaps, self.first_seen, self.last_seen, self.maintenance,
+            self.degraded,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,16 +284,21 @@ def window(calendar: ServiceCalendar, config: Config, day: date) -> tuple[float,
     return day_bounds(first, day, config.office.zone)
 
 
-def collect(ledger: Ledger, calendar: ServiceCalendar, config: Config, day: date) -> LedgerData:
+def collect(
+    ledger: Ledger, calendar: ServiceCalendar, config: Config, day: date, now: float | None = None
+) -> LedgerData:
     """Read everything `build_report` needs for `day` from the ledger."""
     start, end = window(calendar, config, day)
     day_start, day_end = day_bounds(day, day, config.office.zone)
+    facts = facts_for(ledger, ledger.path, config, start, end, end if now is None else now)
     return LedgerData(
-        episodes=tuple(ledger.episodes(start, end)),
-        gaps=tuple(ledger.gaps(start, end)),
+        episodes=facts.episodes,  # type: ignore[arg-type]
+        gaps=facts.gaps,  # type: ignore[arg-type]
         samples=tuple(ledger.samples(day_start, day_end, role="datacenter")),
-        last_seen=ledger.last_seen(),
-        first_seen=ledger.first_seen(),
+        last_seen=facts.last_seen,
+        first_seen=facts.first_seen,
+        maintenance=facts.maintenance,
+        degraded=facts.degraded,
     )
 
 

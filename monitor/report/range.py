@@ -11,9 +11,10 @@ import json
 from datetime import date
 
 from monitor.calendar import ServiceCalendar
-from monitor.calendar.accounting import Account, account_days, day_bounds, read_facts
+from monitor.calendar.accounting import Account, account_days, day_bounds
 from monitor.config import Config
 from monitor.ledger import Ledger
+from monitor.maintenance.facts import facts_for
 from monitor.report.locale import Language
 from monitor.report.render import environment
 
@@ -30,7 +31,7 @@ def range_rows(
 ) -> Account:
     """The account of every office-local day in [first, last] as known at `now`."""
     start, end = day_bounds(first, last, config.office.zone)
-    facts = read_facts(ledger, start, end)
+    facts = facts_for(ledger, ledger.path, config, start, end, now)
     return account_days(facts, calendar, config.office.zone, first, last, now)
 
 

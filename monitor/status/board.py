@@ -21,9 +21,10 @@ from typing import Any, Protocol
 
 from monitor import __version__
 from monitor.calendar import ServiceCalendar
-from monitor.calendar.accounting import account_days, day_bounds, read_facts
+from monitor.calendar.accounting import account_days, day_bounds
 from monitor.config import Config
 from monitor.ledger import Ledger
+from monitor.maintenance.facts import facts_for
 from monitor.report.locale import Formatter
 from monitor.report.model import trend_days
 
@@ -75,7 +76,8 @@ def service_week(ledger: Ledger, calendar: ServiceCalendar, config: Config, now:
     today = datetime.fromtimestamp(now, zone).date()
     days = trend_days(calendar, today, WEEK_DAYS)
     first = min([*days, today])
-    facts = read_facts(ledger, *day_bounds(first, today, zone))
+    start, end = day_bounds(first, today, zone)
+    facts = facts_for(ledger, ledger.path, config, start, end, now)
     by_date = {d.date: d for d in account_days(facts, calendar, zone, first, today, now).days}
     bars = []
     for d in days:
