@@ -18,6 +18,8 @@ from monitor.calendar.accounting import (
     clip,
     episode_seconds,
     local_day,
+    merge_spans,
+    planned_seconds,
     service_seconds,
     unmonitored_spans,
 )
@@ -27,7 +29,7 @@ from monitor.maintenance.facts import facts_for
 
 COLUMNS = (
     "kind", "start_local", "end_local", "duration_seconds", "lost_service_seconds", "domain",
-    "domains", "first_hop", "evidence",
+    "domains", "first_hop", "evidence", "planned_service_seconds",
 )  # fmt: skip
 
 
@@ -69,8 +71,10 @@ def outage_rows(
     zone = config.office.zone
     first, last = local_day(start, zone), local_day(end - 1, zone)
     account = account_days(facts, calendar, zone, first, last, now)
+    windows = merge_spans(clip(facts.maintenance, start, end))
     episodes = []
     for episode in ledger.episodes(start, end):
+        planned = planned_seconds(calendar, episode, spans, windows, start, end, now)
         ended = episode.end_or(now)
         episodes.append(
             {
@@ -95,6 +99,9 @@ def outage_rows(
                 ],
                 "first_hop": episode.evidence.get("first_hop"),
                 "evidence": episode.evidence.get("targets", {}),
+                "planned_service_seconds": round(
+                    sum(planned.values(), 0.0) if episode.kind == "outage" else 0.0, 3
+                ),
             }
         )
     unmonitored = [
@@ -118,6 +125,16 @@ def outage_rows(
         "to_local": _local(end, config),
         "outages": episodes,
         "unmonitored": unmonitored,
+        "maintenance": [
+            {
+                "start": _iso_utc(s),
+                "end": _iso_utc(e),
+                "start_local": _local(s, config),
+                "end_local": _local(e, config),
+                "announced_by": who,
+            }
+            for s, e, who in merge_spans(facts.maintenance)
+        ],
     } | account.as_json()
 
 
@@ -138,6 +155,7 @@ def render(data: dict[str, Any], fmt: str) -> str:
                 "domains": " > ".join(d["domain"] for d in e["domains"]),
                 "first_hop": e["first_hop"] or "",
                 "evidence": _evidence_line({"targets": e["evidence"]}),
+                "planned_service_seconds": f"{e['planned_service_seconds']:.0f}",
             }
         )
     for g in data["unmonitored"]:
@@ -152,6 +170,7 @@ def render(data: dict[str, Any], fmt: str) -> str:
                 "domains": "",
                 "first_hop": "",
                 "evidence": g["reason"],
+                "planned_service_seconds": "",
             }
         )
     rows.sort(key=lambda r: r["start_local"])
@@ -183,5 +202,7 @@ def _summary(total: dict[str, Any]) -> str:
         f"service seconds: scheduled {total['scheduled_seconds']:.0f}, lost"
         f" {total['lost_seconds']:.0f}, slow {total['slow_seconds']:.0f}, unmonitored"
         f" {total['unmonitored_seconds']:.0f}, not yet {total['not_yet_seconds']:.0f};"
+        f" of the lost: planned {total['planned_seconds']:.0f}, unplanned"
+        f" {total['unplanned_seconds']:.0f}; on a backup uplink {total['degraded_seconds']:.0f};"
         f" availability {shown}"
     )

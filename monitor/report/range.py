@@ -23,6 +23,7 @@ COLUMNS = (
     "date", "note", "scheduled_seconds", "lost_seconds", "slow_seconds", "unmonitored_seconds",
     "outages", *(f"lost_{d}_seconds" for d in DOMAINS),
     "not_yet_seconds", "monitored_seconds", "availability",
+    "planned_seconds", "unplanned_seconds", "degraded_seconds",
 )  # fmt: skip
 
 
@@ -53,6 +54,7 @@ def render_range_csv(totals: Account) -> str:
                 *(round(d.lost_by_domain.get(x, 0.0)) for x in DOMAINS),
                 round(d.not_yet_seconds), round(d.monitored_seconds),
                 _availability(d.availability),
+                round(d.planned_seconds), round(d.unplanned_seconds), round(d.degraded_seconds),
             ]
         )  # fmt: skip
     return out.getvalue()
