@@ -25,6 +25,7 @@ from monitor.clock import Clock
 from monitor.config import Config
 from monitor.ledger import Ledger
 from monitor.maintenance.facts import facts_for
+from monitor.maintenance.job import MaintenanceWatch
 from monitor.metrics import Metrics
 from monitor.outages import outage_rows
 from monitor.probes.context import ProbeContext
@@ -81,6 +82,7 @@ class Daemon:
         self.report_job: ReportJob | None = None
         self.port: int | None = None
         self.web_front: WebFront | None = None
+        self.maintenance: MaintenanceWatch | None = None
 
     async def __aenter__(self) -> Daemon:
         await self.start()
@@ -154,11 +156,34 @@ class Daemon:
                 coalesce=True, next_run_time=self.clock.now(),  # the outbox is sent at start too
             )  # fmt: skip
         self.tracker.flush(self.clock.wall())  # sets pantau_in_service_hours at once
+        self._start_maintenance()
         self.scheduler.start()
         log.info(
             "pantau started: office %s, %d targets, listening on %s://%s:%d/metrics",
             config.office.name, len(config.targets), self.web_front.scheme, host, self.port,
         )  # fmt: skip
+
+    def _start_maintenance(self) -> None:
+        """Issue 16: the maintenance gauge every few seconds, the central file every `refresh`."""
+        assert self.scheduler is not None
+        self.maintenance = MaintenanceWatch(self.config, self.metrics)
+        self.maintenance.tick(self.clock.wall())
+        watch = self.maintenance
+
+        async def tick() -> None:
+            watch.tick(self.clock.wall())
+
+        async def fetch() -> None:
+            await watch.refresh(self.clock.wall())
+
+        self.scheduler.scheduler.add_job(
+            tick, "interval", seconds=FLUSH_SECONDS, id="_maintenance", max_instances=1
+        )
+        if self.config.maintenance.url is not None:
+            self.scheduler.scheduler.add_job(
+                fetch, "interval", seconds=self.config.maintenance.refresh, id="_central",
+                max_instances=1, coalesce=True, next_run_time=self.clock.now(),
+            )  # fmt: skip
 
     async def stop(self) -> None:
         """Stop probing, write what is pending, close the listener and the ledger (< 5 s)."""
@@ -166,6 +191,9 @@ class Daemon:
             self.scheduler.shutdown()
             self.scheduler = None
             await asyncio.sleep(0)  # let cancelled probes unwind before their resources close
+        if self.maintenance is not None:
+            await self.maintenance.close()
+            self.maintenance = None
         if self.tracker is not None and self.ledger is not None:
             self.tracker.flush(self.clock.wall())
         if self._ctx is not None:

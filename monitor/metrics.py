@@ -11,6 +11,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from monitor import __version__
+from monitor.maintenance.config import ANNOUNCERS
 from monitor.probes.result import ProbeResult
 from monitor.series import (
     HTTP_PHASES,
@@ -23,6 +24,7 @@ from monitor.series import (
 __all__ = ["DOMAINS", "HTTP_PHASES", "LATENCY_BUCKETS", "LINK_STATES", "TARGET_STATES", "Metrics"]
 
 LINK_STATES = ("up", "slow", "down")
+UPLINK_STATES = ("up", "down", "unknown")
 DOMAINS = ("local", "isp", "datacenter", "dns", "unknown")
 
 
@@ -111,6 +113,45 @@ class Metrics:
             self.slow_active, self.outages, self.lost_service, self.slow_service,
             self.in_service_hours, self.unmonitored,
         ]  # fmt: skip
+        # --- issue 16: planned maintenance and uplinks (labels: fixed sets, uplink names from
+        # the config) ---
+        self.maintenance_active = Gauge(
+            "pantau_maintenance_active",
+            "1 while an announced maintenance window is open, by who announced it.",
+            ["announced_by"],
+            registry=r,
+        )
+        for who in ANNOUNCERS:
+            self.maintenance_active.labels(announced_by=who).set(0)
+        self.uplink_state = Gauge(
+            "pantau_uplink_state",
+            "State of each uplink, one-hot over up/down/unknown (down: its own isp verdict).",
+            ["uplink", "state"],
+            registry=r,
+        )
+        self.link_degraded = Gauge(
+            "pantau_link_degraded",
+            "1 while the service answers only through a backup uplink (up on backup), else 0.",
+            registry=r,
+        )
+        self.target_uplink = Gauge(
+            "pantau_target_uplink",
+            "Maps a target to the uplink it is probed through; always 1 (join on target).",
+            ["target", "uplink"],
+            registry=r,
+        )
+        self.others += [
+            self.maintenance_active, self.uplink_state, self.link_degraded, self.target_uplink,
+        ]  # fmt: skip
+
+    def set_uplinks(self, uplinks: tuple[str, ...], targets: dict[str, str]) -> None:
+        """Pre-create the uplink series (`targets`: target name -> uplink name)."""
+        for uplink in uplinks:
+            for state in UPLINK_STATES:
+                self.uplink_state.labels(uplink=uplink, state=state).set(state == "unknown")
+        for target, uplink in targets.items():
+            self.target_uplink.labels(target=target, uplink=uplink).set(1)
+        self.link_degraded.set(0)
 
     def set_office(self, office_id: str, name: str, timezone: str) -> None:
         self.office_info.labels(office=office_id, name=name, timezone=timezone).set(1)

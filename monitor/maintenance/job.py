@@ -1,0 +1,66 @@
+"""The daemon's side of maintenance: `pantau_maintenance_active`, and the central file's refresh."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from monitor.maintenance.central import CentralStore, refresh, schedules
+from monitor.maintenance.plan import Planned, active, windows_between
+
+if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.metrics import Metrics
+
+log = logging.getLogger("pantau.maintenance")
+
+
+class MaintenanceWatch:
+    """Knows the window open now; `tick` sets the gauge, `refresh` fetches the central file."""
+
+    def __init__(self, config: Config, metrics: Metrics) -> None:
+        self.config = config
+        self.metrics = metrics
+        self.store = CentralStore(config.storage.path, config.office.office_id)
+        self._session: aiohttp.ClientSession | None = None
+        self.current: Planned | None = None
+
+    def windows(self, start: float, end: float) -> list[Planned]:
+        """Every window overlapping [start, end): the config's and the stored central ones."""
+        return windows_between(
+            schedules(self.config, self.store), self.config.office.zone, start, end
+        )
+
+    def tick(self, now: float) -> Planned | None:
+        """The window open at `now`; exported as pantau_maintenance_active{announced_by}."""
+        window = active(self.windows(now - 1, now + 1), now)
+        if (window is None) != (self.current is None) or (
+            window is not None and self.current is not None and window.name != self.current.name
+        ):
+            if window is None:
+                log.info("maintenance window ended")
+            else:
+                log.info("maintenance window open: %s (announced by %s)", window.name,
+                         window.announced_by)  # fmt: skip
+        self.current = window
+        for who in ("center", "isp", "office"):
+            is_open = window is not None and window.announced_by == who
+            self.metrics.maintenance_active.labels(announced_by=who).set(1 if is_open else 0)
+        return window
+
+    async def refresh(self, now: float) -> None:
+        """Fetch the central schedule once (never raises: a bad file is logged and ignored)."""
+        if self.config.maintenance.url is None:
+            return
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        await refresh(self._session, self.config.maintenance, self.store, now)
+        self.tick(now)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        self.store.close()
