@@ -24,7 +24,7 @@ import csv
 import io
 import json
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ from monitor.report.render import render_html, render_text
 from monitor.status.board import service_week
 from monitor.uplinks.ledger import DegradedLedger
 from monitor.web import make_app
-from tests.fixtures.report.ledger import CONFIG, WIB, at, evidence, outage
+from tests.fixtures.report.ledger import CONFIG, at, evidence, outage
 
 DAY = 30_600.0
 FIRST, LAST = date(2026, 11, 1), date(2026, 11, 30)
