@@ -206,6 +206,12 @@ def reference_text(metrics: Metrics, reference: CollectorRegistry) -> str:
         metrics.in_service_hours, metrics.unmonitored,
     ):  # fmt: skip
         others.register(collector)
+    # issue 16: maintenance and uplinks
+    for collector in (
+        metrics.maintenance_active, metrics.uplink_state, metrics.link_degraded,
+        metrics.target_uplink,
+    ):  # fmt: skip
+        others.register(collector)
     return generate_latest(reference).decode() + generate_latest(others).decode()
 
 
