@@ -16,6 +16,7 @@ import dns.rdatatype
 from monitor.config import DnsTarget
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import Observation, ProbeFailure
+from monitor.uplinks.dns_bound import dns_socket
 
 
 async def probe(target: DnsTarget, timeout: float, ctx: ProbeContext) -> Observation:
@@ -24,14 +25,16 @@ async def probe(target: DnsTarget, timeout: float, ctx: ProbeContext) -> Observa
     host, port = target.server_host, target.server_port
     try:
         # The runner owns the deadline; dnspython's own timeout just must not fire first.
+        af = dns.inet.af_for_address(host)
         if target.transport == "tcp":
-            response = await dns.asyncquery.tcp(query, host, port=port, timeout=None)
+            # Issue 16: the socket leaves through the target's `source` (none: as before).
+            stream = await dns_socket(af, socket.SOCK_STREAM, target.source, (host, port))
+            async with stream as tcp:
+                response = await dns.asyncquery.tcp(query, host, port=port, timeout=None, sock=tcp)
         else:
             # A connected socket: an ICMP port unreachable then surfaces as ConnectionRefused
             # (reason refused) instead of a silent wait until the timeout.
-            backend = dns.asyncbackend.get_backend("asyncio")
-            af = dns.inet.af_for_address(host)
-            udp = await backend.make_socket(af, socket.SOCK_DGRAM, 0, None, (host, port))
+            udp = await dns_socket(af, socket.SOCK_DGRAM, target.source, (host, port))
             async with udp as sock:
                 response = await dns.asyncquery.udp(query, host, port=port, timeout=None, sock=sock)
     except dns.exception.DNSException as exc:
