@@ -33,6 +33,9 @@ from monitor.probes.result import ProbeResult
 from monitor.schedule import ProbeScheduler
 from monitor.status.web import add_status_page, board_for
 from monitor.tracker import LinkTracker
+from monitor.uplinks.bind import source_problems
+from monitor.uplinks.ledger import DegradedLedger
+from monitor.uplinks.watch import UplinkWatch
 from monitor.web import index, make_app
 from monitor.webfront import WebFront
 
@@ -112,7 +115,15 @@ class Daemon:
             from monitor.report.job import ReportJob
 
             self.report_job = ReportJob(config, self.ledger, self.calendar)
+        for problem in source_problems(config):
+            # Not fatal: a 4G modem's interface may appear later; until then its probes fail.
+            log.warning("%s (its probes fail until it exists)", problem)
         self.tracker = LinkTracker(config, self.calendar, self.ledger, self.metrics, self._event)
+        if config.uplinks:  # issue 16: the verdict per uplink and the degraded rows
+            self.tracker.uplink_watch = UplinkWatch(
+                config, self.metrics, DegradedLedger(config.storage.path, config.office.office_id),
+                self._event,
+            )  # fmt: skip
         self.tracker.resume(self.clock.wall())
         self.web_front = WebFront(config.web)  # ConfigError for a bad web config file
         app = make_app(self.metrics, self.status, self.healthy, self.outages)
@@ -196,6 +207,9 @@ class Daemon:
             self.maintenance = None
         if self.tracker is not None and self.ledger is not None:
             self.tracker.flush(self.clock.wall())
+            if self.tracker.uplink_watch is not None:
+                self.tracker.uplink_watch.close(self.clock.wall())
+                self.tracker.uplink_watch = None
         if self._ctx is not None:
             await self._ctx.close()
             self._ctx = None
@@ -231,6 +245,8 @@ class Daemon:
     async def _flush(self) -> None:
         if self.tracker is not None:
             self.tracker.flush(self.clock.wall())
+            if self.tracker.uplink_watch is not None:
+                self.tracker.uplink_watch.flush(self.clock.wall())
 
     async def _housekeeping(self) -> None:
         self.clock.resync()
@@ -333,6 +349,9 @@ def describe_event(kind: str, data: dict[str, Any], config: Config) -> str:
             f"unmonitored from {local_time(data['from'], config)} "
             f"to {local_time(data['to'], config)}"
         )
+    if kind == "uplink":
+        why = f", fault domain: {data['domain']}" if data.get("domain") else ""
+        return f"{at} uplink {data['uplink']} {data['state']}{why}"
     if kind == "resumed":
         return f"{data['kind']} still open since {local_time(data['since'], config)}: continued"
     return f"{kind} {data}"

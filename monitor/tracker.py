@@ -19,7 +19,9 @@ from monitor.ledger import Episode, EpisodeKind, Ledger, Sample
 from monitor.metrics import DOMAINS, Metrics
 from monitor.probes.result import ProbeResult
 from monitor.state import TargetState, Thresholds, Transition
-from monitor.verdict import LinkVerdict, judge
+from monitor.uplinks.verdict import judge_link
+from monitor.uplinks.watch import UplinkWatch
+from monitor.verdict import LinkVerdict
 
 log = logging.getLogger(__name__)
 EventSink = Callable[[str, dict[str, Any]], None]
@@ -79,6 +81,9 @@ class LinkTracker:
         self._gap_start: float | None = None
         self._accounted_until = 0.0
         self._samples: list[Sample] = []
+        # Issue 16: which uplink each target is probed through; the daemon sets the watch.
+        self.uplink_of = {t.name: t.uplink for t in config.targets}
+        self.uplink_watch: UplinkWatch | None = None
 
     # --- start-up: continue what the previous run left open ---
     def resume(self, now: float) -> None:
@@ -124,7 +129,9 @@ class LinkTracker:
                 "message": transition.result.message,
             },
         )
-        verdict = judge(self.targets.values())
+        verdict = judge_link(self.targets.values(), self.uplink_of)  # issue 16: per uplink
+        if self.uplink_watch is not None:
+            self.uplink_watch.update(self.targets.values(), transition.at)
         if verdict != self.verdict:
             self._on_verdict(verdict, transition.at)
 
