@@ -20,6 +20,8 @@ from monitor.probes.context import ProbeContext
 from monitor.probes.result import Observation, ProbeFailure, ProbeResult, Reason
 
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN}
+# Issue 16: a source interface that is gone (a 4G modem unplugged) or an address not here.
+_UNREACHABLE |= {errno.ENODEV, errno.EADDRNOTAVAIL}
 
 
 def classify(exc: BaseException) -> tuple[Reason, str]:

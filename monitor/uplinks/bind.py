@@ -48,7 +48,11 @@ class BoundConnector(StampingConnector):
 
             def factory(addr_info: Any) -> socket.socket:
                 sock = stamping(addr_info)
-                bind(sock, Source(interface=source.interface))
+                try:
+                    bind(sock, Source(interface=source.interface))
+                except OSError:
+                    sock.close()
+                    raise
                 return sock
 
             self._socket_factory = factory

@@ -19,7 +19,11 @@ def _device_socket(base: type[ICMPv4Socket], interface: str) -> type[ICMPv4Socke
     class Bound(base):  # type: ignore[valid-type,misc]
         def _create_socket(self, type: int) -> socket.socket:
             sock: socket.socket = super()._create_socket(type)
-            sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, interface.encode())
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, interface.encode())
+            except OSError:
+                sock.close()
+                raise
             return sock
 
     return Bound
