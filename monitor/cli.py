@@ -251,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     from monitor.report.cli import add_report_commands  # imports this module: not at the top
 
     add_report_commands(sub, with_config, span)
+    from monitor.path.cli import add_trace_command  # issue 14
+
+    add_trace_command(sub, with_config)
     return parser
 
 

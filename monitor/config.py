@@ -27,6 +27,7 @@ from pydantic_core import ErrorDetails
 from monitor.calendar import ServiceHoursConfig
 from monitor.durations import Duration, format_duration
 from monitor.maintenance.config import MaintenanceConfig
+from monitor.path.config import PathConfig
 from monitor.report.config import ReportConfig
 from monitor.uplinks.config import Source, check_uplink
 
@@ -363,6 +364,7 @@ class Config(_Model):
     web: WebSettings = WebSettings()
     status_page: StatusPage = StatusPage()
     maintenance: MaintenanceConfig = MaintenanceConfig()
+    path: PathConfig = Field(default_factory=PathConfig)
 
     @field_validator("listen", mode="before")
     @classmethod

@@ -40,6 +40,9 @@ from monitor.web import index, make_app
 from monitor.webfront import WebFront
 
 if TYPE_CHECKING:
+    from monitor.path.analysis import PathFinding
+    from monitor.path.trace import Trace
+    from monitor.path.watch import PathWatch
     from monitor.report.job import ReportJob
 
 log = logging.getLogger("pantau")
@@ -83,6 +86,7 @@ class Daemon:
         self._ctx: ProbeContext | None = None
         self._runner: web.AppRunner | None = None
         self.report_job: ReportJob | None = None
+        self.path_watch: PathWatch | None = None
         self.port: int | None = None
         self.web_front: WebFront | None = None
         self.maintenance: MaintenanceWatch | None = None
@@ -126,6 +130,8 @@ class Daemon:
             )  # fmt: skip
         self.tracker.resume(self.clock.wall())
         self.web_front = WebFront(config.web)  # ConfigError for a bad web config file
+        if config.path.enabled:
+            self._start_path_watch()
         app = make_app(self.metrics, self.status, self.healthy, self.outages)
         if config.status_page.enabled:
             add_status_page(app, board_for(self))
@@ -160,6 +166,13 @@ class Daemon:
         self.scheduler.scheduler.add_job(
             self._housekeeping, "interval", hours=6, id="_housekeeping", max_instances=1
         )
+        if self.path_watch is not None:
+            self.scheduler.scheduler.add_job(
+                # Checked at least every minute; the watch keeps baseline_every and min_gap.
+                self._path_baseline, "interval", id="_path", max_instances=1,
+                seconds=min(60.0, config.path.baseline_every / 2),
+                next_run_time=self.clock.now(),
+            )  # fmt: skip
         if self.report_job is not None:
             # A send may wait out SMTP retries for minutes: one at a time, never queued up.
             self.scheduler.scheduler.add_job(
@@ -210,6 +223,10 @@ class Daemon:
             if self.tracker.uplink_watch is not None:
                 self.tracker.uplink_watch.close(self.clock.wall())
                 self.tracker.uplink_watch = None
+        if self.path_watch is not None:
+            await self.path_watch.close()
+            self.path_watch.store.close()
+            self.path_watch = None
         if self._ctx is not None:
             await self._ctx.close()
             self._ctx = None
@@ -252,10 +269,59 @@ class Daemon:
         self.clock.resync()
         if self.ledger is not None:
             self.ledger.prune_samples(time.time() - SAMPLE_RETENTION_DAYS * 86400)
+        if self.path_watch is not None:
+            self.path_watch.store.prune(time.time() - SAMPLE_RETENTION_DAYS * 86400)
+
+    # --- path evidence (issue 14): traces on link-state changes and as a periodic baseline ---
+    def _start_path_watch(self) -> None:
+        from monitor.path.metrics import PathMetrics
+        from monitor.path.store import PathStore
+        from monitor.path.watch import PathWatch
+
+        store = PathStore(self.config.storage.path, self.config.office.office_id)
+        metrics = PathMetrics(self.metrics.registry)
+        self.metrics.others.extend(metrics.families)
+        self.path_watch = PathWatch(self.config, store, metrics, self._on_path)
+
+    def _path_trigger(self, kind: str, data: dict[str, Any]) -> None:
+        """Trace the data-center targets that are not up, on every link-state change."""
+        if self.path_watch is None or self.tracker is None:
+            return
+        if kind == "target" and data["role"] == "datacenter" and data["new"] in ("down", "slow"):
+            self.path_watch.on_transition([data["target"]])
+        elif kind == "domain" or (kind == "link" and data["state"] in ("down", "slow")):
+            states = self.tracker.targets
+            self.path_watch.on_transition(
+                [n for n in self.path_watch.specs if states[n].state in ("down", "slow")]
+            )
+
+    def _on_path(
+        self, target: str, trace: Trace, finding: PathFinding, evidence: dict[str, Any]
+    ) -> None:
+        if self.tracker is not None:
+            self.tracker.on_path(target, finding, evidence, self.clock.wall())
+        plain = {
+            "target": target,
+            "summary": path_summary(trace, finding, self.path_watch),
+            "reaches_datacenter": finding.reaches_datacenter,
+            "cause": finding.cause,
+        }
+        if self._on_event is not None:
+            self._on_event("path", {**plain, "trace": trace, "finding": finding})
+        # The log line carries plain values only (JSON logs), not the trace objects.
+        log.info(
+            describe_event("path", plain, self.config), extra=_plain({"event": "path", **plain})
+        )
+
+    async def _path_baseline(self) -> None:
+        if self.path_watch is not None and self.tracker is not None:
+            states = self.tracker.targets
+            self.path_watch.baseline_due(lambda name: states[name].state == "up")
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
         if self._on_event is not None:
             self._on_event(kind, data)
+        self._path_trigger(kind, data)
         log.info(describe_event(kind, data, self.config), extra=_plain({"event": kind, **data}))
 
     # --- what the web app shows ---
@@ -298,6 +364,11 @@ class Daemon:
                 "episode": None if episode is None else episode.kind,
             },
             "in_service_hours": self.calendar.is_open(self.clock.now()),
+            # issue 14: whether a path trace confirms the link's domain (None: not traced)
+            "path": {
+                "confirmed": verdict.confirmed if verdict else None,
+                "cause": verdict.cause if verdict else None,
+            },
             "targets": targets,
             "today": self.today(),
         }
@@ -312,6 +383,12 @@ class Daemon:
         start, end = day_bounds(day, day, zone)
         facts = facts_for(self.ledger, self.ledger.path, self.config, start, end, now)
         return account_day(facts, self.calendar, zone, day, now).as_json()
+
+
+def path_summary(trace: Trace, finding: PathFinding, watch: PathWatch | None) -> str:
+    from monitor.path.describe import summary
+
+    return summary(trace, finding, watch.owners if watch else [])
 
 
 def _bound_port(runner: web.AppRunner) -> int | None:
@@ -352,6 +429,8 @@ def describe_event(kind: str, data: dict[str, Any], config: Config) -> str:
     if kind == "uplink":
         why = f", fault domain: {data['domain']}" if data.get("domain") else ""
         return f"{at} uplink {data['uplink']} {data['state']}{why}"
+    if kind == "path":
+        return f"path to {data['target']}: {data['summary']}"
     if kind == "resumed":
         return f"{data['kind']} still open since {local_time(data['since'], config)}: continued"
     return f"{kind} {data}"

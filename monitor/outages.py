@@ -102,6 +102,8 @@ def outage_rows(
                 "planned_service_seconds": round(
                     sum(planned.values(), 0.0) if episode.kind == "outage" else 0.0, 3
                 ),
+                # issue 14: {confirmed, cause, targets: {name: finding + trace + baseline}}
+                "path": episode.evidence.get("path"),
             }
         )
     unmonitored = [

@@ -17,6 +17,7 @@ from monitor.calendar.accounting import service_seconds
 from monitor.config import Config
 from monitor.ledger import Episode, EpisodeKind, Ledger, Sample
 from monitor.metrics import DOMAINS, Metrics
+from monitor.path.analysis import PathFinding
 from monitor.probes.result import ProbeResult
 from monitor.state import TargetState, Thresholds, Transition
 from monitor.uplinks.verdict import judge_link
@@ -84,6 +85,8 @@ class LinkTracker:
         # Issue 16: which uplink each target is probed through; the daemon sets the watch.
         self.uplink_of = {t.name: t.uplink for t in config.targets}
         self.uplink_watch: UplinkWatch | None = None
+        # Path findings per data-center target (issue 14); None when path tracing is off.
+        self.paths: dict[str, PathFinding] | None = {} if config.path.enabled else None
 
     # --- start-up: continue what the previous run left open ---
     def resume(self, now: float) -> None:
@@ -129,13 +132,41 @@ class LinkTracker:
                 "message": transition.result.message,
             },
         )
-        verdict = judge_link(self.targets.values(), self.uplink_of)  # issue 16: per uplink
+        if self.paths is not None:
+            self.paths.pop(transition.target, None)  # its path must be traced again
+        verdict = judge_link(self.targets.values(), self.uplink_of, self.paths)  # issue 16
         if self.uplink_watch is not None:
-            self.uplink_watch.update(self.targets.values(), transition.at)
+            self.uplink_watch.update(self.targets.values(), transition.at, self.paths)
         if verdict != self.verdict:
             self._on_verdict(verdict, transition.at)
 
-    def _on_verdict(self, verdict: LinkVerdict, at: float) -> None:
+    def on_path(
+        self, target: str, finding: PathFinding, evidence: dict[str, Any], at: float
+    ) -> None:
+        """A trace finished: keep it as evidence and let it confirm or correct the verdict."""
+        if self.paths is None:
+            return
+        self.paths[target] = finding
+        episode = self.episode
+        if episode is not None:
+            path = episode.evidence.setdefault("path", {})
+            path.setdefault("targets", {})[target] = evidence
+        verdict = judge_link(self.targets.values(), self.uplink_of, self.paths)  # issue 16
+        if verdict != self.verdict:
+            # The trace refines the verdict of the change that asked for it: it replaces the
+            # domain in place rather than opening a new stretch at the trace's finishing time.
+            self._on_verdict(verdict, at, refine=True)
+        elif episode is not None:
+            self._path_verdict(episode, verdict)
+            self.ledger.save_episode(episode)
+
+    def _path_verdict(self, episode: Episode, verdict: LinkVerdict) -> None:
+        if verdict.confirmed is not None:
+            path = episode.evidence.setdefault("path", {})
+            path["confirmed"] = verdict.confirmed
+            path["cause"] = verdict.cause
+
+    def _on_verdict(self, verdict: LinkVerdict, at: float, refine: bool = False) -> None:
         old = self.verdict
         self.verdict = verdict
         for state in ("up", "slow", "down"):
@@ -145,10 +176,11 @@ class LinkTracker:
         kind = _EPISODE_OF.get(verdict.state)
         episode = self.episode
         if episode is not None and episode.kind == kind:
+            self._path_verdict(episode, verdict)
             if verdict.domain and verdict.domain != episode.domains[-1][1]:
                 self._account(at)
                 last_at, _ = episode.domains[-1]
-                if at - last_at <= self._resolution:
+                if refine or at - last_at <= self._resolution:
                     # Probes are staggered across an interval, so two hops failing within one
                     # interval cannot be ordered: the fuller picture replaces the first guess
                     # (an ISP cut is first seen as "data center down" by whichever probe ran).
@@ -158,6 +190,8 @@ class LinkTracker:
                 self._set_active(episode, verdict.domain)
                 self.ledger.save_episode(episode)
                 self._events("domain", {"kind": kind, "domain": verdict.domain, "at": at})
+            else:
+                self.ledger.save_episode(episode)
             return
         if episode is not None:
             self._close(episode, at)
@@ -188,6 +222,8 @@ class LinkTracker:
     def _open(self, kind: EpisodeKind, at: float, verdict: LinkVerdict) -> None:
         domain = verdict.domain or "unknown"
         evidence: dict[str, Any] = {"first_hop": verdict.culprit, "targets": {}}
+        if verdict.confirmed is not None:
+            evidence["path"] = {"confirmed": verdict.confirmed, "cause": verdict.cause}
         episode = self.ledger.open_episode(kind, at, domain, evidence)
         self.episode = episode
         self._accounted_until = at

@@ -4,6 +4,7 @@ their target's source (bound address, or SO_BINDTODEVICE) for every probe kind."
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from prometheus_client import CollectorRegistry
 from monitor.cli import main
 from monitor.config import parse_config
 from monitor.metrics import Metrics
+from monitor.path.tracer import TraceSettings, trace
 from monitor.probes.context import ProbeContext
 from monitor.state import TargetState, Thresholds
 from monitor.uplinks.bind import source_problems
@@ -23,6 +25,7 @@ from monitor.uplinks.config import Source
 from monitor.uplinks.ledger import DegradedLedger
 from monitor.uplinks.verdict import judge_uplinks
 from monitor.uplinks.watch import UplinkWatch
+from tests.conftest import require_root
 from tests.factories import result
 from tests.helpers.probing import (
     dns_target,
@@ -254,3 +257,17 @@ async def test_icmp_leaves_from_the_source(ctx: ProbeContext) -> None:
         assert got.ok, (source, got)
     missing = await probe_once(ctx, icmp_target(source=MISSING, count=1))
     assert not missing.ok and missing.reason in ("unreachable", "permission"), missing
+
+
+async def test_the_path_tracer_leaves_from_the_source() -> None:
+    require_root("raw sockets")
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        port = server.getsockname()[1]
+        settings = TraceSettings(max_ttl=2, probes=2)
+        for source in (BOUND, LO):
+            found = await trace("127.0.0.1", "tcp", port, settings, source)
+            assert found.error is None and found.reached, (source, found)
+        gone = await trace("127.0.0.1", "icmp", 0, settings, MISSING)
+    assert gone.error == "unreachable" and not gone.hops, gone

@@ -9,8 +9,8 @@ import aiohttp
 
 from monitor.probes.http_trace import PhaseTrace, TracedResponse
 from monitor.probes.wire_clock import StampingConnector
-from monitor.uplinks.bind import BoundConnector
 from monitor.uplinks.config import Source
+from monitor.uplinks.http_bound import BoundConnector
 
 
 def icmp_mode() -> bool | None:

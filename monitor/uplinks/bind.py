@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-from monitor.probes.wire_clock import StampingConnector
-from monitor.uplinks.config import Source
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from monitor.config import Config
+    from monitor.uplinks.config import Source
 
 SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)  # linux/socket.h
 
@@ -35,27 +32,6 @@ def bind(sock: socket.socket, source: Source | None) -> None:
 def local_addr(source: Source | None) -> tuple[str, int] | None:
     """The (address, 0) a library binds to, when the source is an address."""
     return (source.address, 0) if source is not None and source.address else None
-
-
-# --- HTTP -------------------------------------------------------------------------------
-class BoundConnector(StampingConnector):
-    """The probes' HTTP connector (kernel stamps and all) with its sockets bound to a source."""
-
-    def __init__(self, source: Source, **kwargs: Any) -> None:
-        super().__init__(local_addr=local_addr(source), **kwargs)
-        if source.interface is not None:
-            stamping: Callable[[Any], socket.socket] = self._socket_factory  # type: ignore[assignment]
-
-            def factory(addr_info: Any) -> socket.socket:
-                sock = stamping(addr_info)
-                try:
-                    bind(sock, Source(interface=source.interface))
-                except OSError:
-                    sock.close()
-                    raise
-                return sock
-
-            self._socket_factory = factory
 
 
 # --- what `pantau check` and `pantau run` say -----------------------------------------------

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from monitor.state import TargetState
 from monitor.verdict import LinkVerdict, judge
+
+if TYPE_CHECKING:
+    from monitor.path.analysis import PathFinding
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,20 +40,24 @@ class UplinkVerdicts:
 
 
 def judge_uplinks(
-    targets: Iterable[TargetState], uplink_of: Mapping[str, str | None]
+    targets: Iterable[TargetState],
+    uplink_of: Mapping[str, str | None],
+    paths: Mapping[str, PathFinding] | None = None,
 ) -> UplinkVerdicts:
     """Per-uplink verdicts and the service's; without uplinks, exactly `judge`."""
     states = list(targets)
     names = list(dict.fromkeys(u for u in uplink_of.values() if u))
     if not names:
-        return UplinkVerdicts(judge(states), {})
-    per = {u: judge([t for t in states if uplink_of.get(t.name) in (u, None)]) for u in names}
+        return UplinkVerdicts(judge(states, paths), {})
+    per = {
+        u: judge([t for t in states if uplink_of.get(t.name) in (u, None)], paths) for u in names
+    }
     carrying = [v for v in per.values() if v.state in ("up", "slow")]
     if carrying:
         up = any(v.state == "up" for v in carrying)
         link = LinkVerdict("up", None) if up else next(v for v in carrying if v.state == "slow")
     elif all(v.state == "down" for v in per.values()):
-        link = judge(states)
+        link = judge(states, paths)
         if link.state != "down":  # every uplink down, each on its own evidence
             first = next(iter(per.values()))
             link = LinkVerdict("down", first.domain, first.culprit)
@@ -58,6 +66,10 @@ def judge_uplinks(
     return UplinkVerdicts(link, per)
 
 
-def judge_link(targets: Iterable[TargetState], uplink_of: Mapping[str, str | None]) -> LinkVerdict:
+def judge_link(
+    targets: Iterable[TargetState],
+    uplink_of: Mapping[str, str | None],
+    paths: Mapping[str, PathFinding] | None = None,
+) -> LinkVerdict:
     """The service's verdict (monitor.tracker's `judge` when uplinks are configured)."""
-    return judge_uplinks(targets, uplink_of).link
+    return judge_uplinks(targets, uplink_of, paths).link

@@ -4,7 +4,7 @@ rows of the ledger and one log line per change. Called by the tracker at every t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from monitor.metrics import UPLINK_STATES, Metrics
@@ -14,6 +14,7 @@ from monitor.uplinks.verdict import UplinkVerdicts, judge_uplinks
 
 if TYPE_CHECKING:
     from monitor.config import Config
+    from monitor.path.analysis import PathFinding
 
 log = logging.getLogger("pantau.uplinks")
 
@@ -37,9 +38,14 @@ class UplinkWatch:
         ledger.close_abandoned()  # a row the last run left open ends where it was last seen
         metrics.set_uplinks(config.uplinks, {t.name: t.uplink for t in config.targets if t.uplink})
 
-    def update(self, targets: Iterable[TargetState], at: float) -> UplinkVerdicts:
+    def update(
+        self,
+        targets: Iterable[TargetState],
+        at: float,
+        paths: Mapping[str, PathFinding] | None = None,
+    ) -> UplinkVerdicts:
         """Re-judge after a target changed state at `at` (back-dated like the outage)."""
-        verdicts = judge_uplinks(targets, self.uplink_of)
+        verdicts = judge_uplinks(targets, self.uplink_of, paths)
         for uplink, verdict in verdicts.uplinks.items():
             state = verdict.state if verdict.state in ("up", "down") else "unknown"
             state = "up" if verdict.state == "slow" else state
