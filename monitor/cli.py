@@ -79,9 +79,9 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _today(config: Config) -> date:
-    from datetime import datetime
+    from monitor.clock import default_clock
 
-    return datetime.now(config.office.zone).date()
+    return default_clock().now().astimezone(config.office.zone).date()
 
 
 def _span(args: argparse.Namespace, config: Config) -> tuple[date, date]:
@@ -169,9 +169,8 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 
 def cmd_outages(args: argparse.Namespace) -> int:
     config = _config(args)
-    import time
-
     from monitor.calendar import ServiceCalendar
+    from monitor.clock import default_clock
     from monitor.ledger import Ledger
     from monitor.outages import day_bounds, outage_rows, render
 
@@ -184,7 +183,7 @@ def cmd_outages(args: argparse.Namespace) -> int:
     try:
         calendar = ServiceCalendar(config.service_hours, config.office.zone)
         start, end = day_bounds(first, last, config)
-        data = outage_rows(ledger, calendar, config, start, end, time.time())
+        data = outage_rows(ledger, calendar, config, start, end, default_clock().wall())
     finally:
         ledger.close()
     print(render(data, args.format), end="")

@@ -27,6 +27,7 @@ from pydantic_core import ErrorDetails
 from monitor.calendar import ServiceHoursConfig
 from monitor.durations import Duration, format_duration
 from monitor.maintenance.config import MaintenanceConfig
+from monitor.paging.config import PagesConfig
 from monitor.path.config import PathConfig
 from monitor.report.config import ReportConfig
 from monitor.uplinks.config import Source, check_uplink
@@ -361,6 +362,7 @@ class Config(_Model):
     service_hours: ServiceHoursConfig = Field(default_factory=ServiceHoursConfig)
     targets: list[Target] = Field(min_length=1)
     report: ReportConfig | None = None
+    pages: PagesConfig = Field(default_factory=PagesConfig)
     web: WebSettings = WebSettings()
     status_page: StatusPage = StatusPage()
     maintenance: MaintenanceConfig = MaintenanceConfig()

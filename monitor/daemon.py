@@ -21,13 +21,16 @@ from prometheus_client import CollectorRegistry
 from monitor import probes
 from monitor.calendar import ServiceCalendar
 from monitor.calendar.accounting import account_day, day_bounds, local_day
-from monitor.clock import Clock
+from monitor.clock import Clock, default_clock
 from monitor.config import Config
-from monitor.ledger import Ledger
+from monitor.ledger_lock import LedgerBusy, LedgerLock
+from monitor.ledger_writer import BufferedLedger, LedgerWriter
 from monitor.maintenance.facts import facts_for
 from monitor.maintenance.job import MaintenanceWatch
 from monitor.metrics import Metrics
 from monitor.outages import outage_rows
+from monitor.paging.facts import PageFacts
+from monitor.paging.ledger_totals import LedgerTotals
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import ProbeResult
 from monitor.schedule import ProbeScheduler
@@ -74,14 +77,21 @@ class Daemon:
         on_event: EventHook | None = None,
     ) -> None:
         self.config = config
-        self.clock = clock or Clock()
+        self.clock = clock or default_clock()
         self.metrics = Metrics(registry or CollectorRegistry())
         self.metrics.set_office(config.office.office_id, config.office.name, config.office.timezone)
         self.calendar = ServiceCalendar(config.service_hours, config.office.zone)
         self._on_event = on_event
         self.last: dict[str, ProbeResult] = {}
-        self.ledger: Ledger | None = None
+        self.ledger: BufferedLedger | None = None
+        self.writer: LedgerWriter | None = None
+        self._lock: LedgerLock | None = None
+        self._commit_task: asyncio.Task[None] | None = None
+        self.storage_problem: str | None = None  # why /healthz answers 503, None while fine
+        self._moved: str | None = None  # the ledger file was deleted or replaced: what to do
         self.tracker: LinkTracker | None = None
+        self.page_facts: PageFacts | None = None
+        self.ledger_totals: LedgerTotals | None = None
         self.scheduler: ProbeScheduler | None = None
         self._ctx: ProbeContext | None = None
         self._runner: web.AppRunner | None = None
@@ -107,8 +117,29 @@ class Daemon:
 
     async def _start(self) -> None:
         config = self.config
+        path = config.storage.path
+        if str(path) == ":memory:":
+            raise StartupError(
+                "storage.path: ':memory:' would lose every outage when Pantau stops; "
+                "give a file, e.g. storage: {path: /var/lib/pantau/pantau.db}"
+            )
         try:
-            self.ledger = Ledger(config.storage.path, config.office.office_id)
+            self._lock = LedgerLock(path)
+        except LedgerBusy as busy:
+            holder = f"pid {busy.pid}" if busy.pid is not None else "a process"
+            raise StartupError(
+                f"storage.path: the ledger {str(path)!r} is in use by another Pantau "
+                f"({holder}, lock {busy.lock_path}); stop that one, or give this one its own "
+                "storage.path"
+            ) from None
+        except OSError as exc:
+            raise StartupError(
+                f"storage.path: cannot lock the ledger {str(path)!r} ({exc}); "
+                "point it at a writable directory"
+            ) from None
+        try:
+            self.ledger = BufferedLedger(path, config.office.office_id)
+            self.writer = LedgerWriter(path, config.office.office_id)
         except (sqlite3.Error, OSError) as exc:
             raise StartupError(
                 f"storage.path: cannot open the ledger {str(config.storage.path)!r} ({exc}); "
@@ -118,7 +149,7 @@ class Daemon:
             # Before anything listens or probes: a missing SMTP password is a config mistake.
             from monitor.report.job import ReportJob
 
-            self.report_job = ReportJob(config, self.ledger, self.calendar)
+            self.report_job = ReportJob(config, self.ledger, self.calendar, metrics=self.metrics)
         for problem in source_problems(config):
             # Not fatal: a 4G modem's interface may appear later; until then its probes fail.
             log.warning("%s (its probes fail until it exists)", problem)
@@ -129,10 +160,12 @@ class Daemon:
                 self._event,
             )  # fmt: skip
         self.tracker.resume(self.clock.wall())
+        self.page_facts = PageFacts(config, self.calendar, self.metrics)
+        self.ledger_totals = LedgerTotals(config, self.calendar, self.ledger, self.metrics)
         self.web_front = WebFront(config.web)  # ConfigError for a bad web config file
         if config.path.enabled:
             self._start_path_watch()
-        app = make_app(self.metrics, self.status, self.healthy, self.outages)
+        app = make_app(self.metrics, self.status, self.health_problem, self.outages)
         if config.status_page.enabled:
             add_status_page(app, board_for(self))
         else:
@@ -179,7 +212,10 @@ class Daemon:
                 self._send_reports, "interval", seconds=60, id="_report", max_instances=1,
                 coalesce=True, next_run_time=self.clock.now(),  # the outbox is sent at start too
             )  # fmt: skip
-        self.tracker.flush(self.clock.wall())  # sets pantau_in_service_hours at once
+        self.tracker.flush(self.clock.wall())  # sets pantau_service_open at once
+        self.page_facts.update(self.tracker, self.clock.wall())
+        self.ledger_totals.update(self.clock.wall(), time.monotonic())
+        await self._commit()
         self._start_maintenance()
         self.scheduler.start()
         log.info(
@@ -218,11 +254,20 @@ class Daemon:
         if self.maintenance is not None:
             await self.maintenance.close()
             self.maintenance = None
+        if self._commit_task is not None:
+            await asyncio.wait([self._commit_task])
+            self._commit_task = None
         if self.tracker is not None and self.ledger is not None:
             self.tracker.flush(self.clock.wall())
             if self.tracker.uplink_watch is not None:
                 self.tracker.uplink_watch.close(self.clock.wall())
                 self.tracker.uplink_watch = None
+            await self._commit()
+            if self.ledger.pending:
+                log.error(
+                    "stopping with %d rows the ledger could not take (%s): they are lost",
+                    self.ledger.pending.size(), self.storage_problem,
+                )  # fmt: skip
         if self.path_watch is not None:
             await self.path_watch.close()
             self.path_watch.store.close()
@@ -236,10 +281,17 @@ class Daemon:
         if self.report_job is not None:
             self.report_job.close()
             self.report_job = None
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
         if self.ledger is not None:
             self.ledger.close()
             self.ledger = None
             self.tracker = None
+            self.ledger_totals = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     # --- the pipeline: evaluate -> metrics -> state/ledger ---
     def _sink(self, result: ProbeResult) -> None:
@@ -247,6 +299,8 @@ class Daemon:
         self.metrics.observe_probe(result)
         if self.tracker is not None:
             self.tracker.observe(result)
+        if self.ledger is not None and self.ledger.urgent:
+            self._start_commit()  # an outage opened or ended: on disk now, not at the next flush
         if not result.ok:
             log.debug("probe %s failed: %s (%s)", result.target, result.reason, result.message)
 
@@ -260,17 +314,79 @@ class Daemon:
     # The periodic jobs are coroutines on purpose: APScheduler's asyncio executor runs a plain
     # function in a worker thread, where it would race the loop over the tracker and ledger.
     async def _flush(self) -> None:
+        step = self.clock.check()
+        if step is not None:
+            self.metrics.clock_steps.inc()
+            log.warning("the wall clock stepped by %+.1f s (NTP or suspend): re-anchored", step)
         if self.tracker is not None:
             self.tracker.flush(self.clock.wall())
             if self.tracker.uplink_watch is not None:
                 self.tracker.uplink_watch.flush(self.clock.wall())
+            if self.page_facts is not None:
+                self.page_facts.update(self.tracker, self.clock.wall())
+            if self.ledger_totals is not None:
+                self.ledger_totals.update(self.clock.wall(), time.monotonic())
+        if not self._start_commit():
+            # The last write still waits (a lock, a slow disk): its rows and these go next time.
+            self.metrics.ledger_delayed.inc()
+
+    def _start_commit(self) -> bool:
+        """Start writing what is queued, unless a write is still running (then False)."""
+        if self._commit_task is not None and not self._commit_task.done():
+            return False
+        self._commit_task = asyncio.create_task(self._commit())
+        return True
+
+    async def _commit(self) -> None:
+        """Write what the tracker queued, in the writer thread; a failure keeps it queued."""
+        ledger, writer = self.ledger, self.writer
+        if ledger is None or writer is None:
+            return
+        batch = ledger.take()
+        try:
+            moved = await writer.commit(batch)
+        except (sqlite3.Error, OSError) as exc:
+            ledger.put_back()
+            self._storage_failing(f"ledger write failed: {exc}", "write")
+        except Exception as exc:  # a bug of ours: still keep the rows, and show the traceback
+            ledger.put_back()
+            log.exception("ledger write failed")
+            self._storage_failing(f"ledger write failed: {type(exc).__name__}: {exc}", "write")
+        else:
+            ledger.written()
+            if self.storage_problem not in (None, self._moved):
+                log.warning("ledger writable again: %d queued rows written", batch.size())
+            if moved is not None:
+                ledger.reattach(moved.to)
+                if self.report_job is not None:
+                    self.report_job.outbox.reattach(moved.to)
+                self.metrics.ledger_errors.labels(moved.what).inc()
+                self._moved = (
+                    f"ledger file {self.config.storage.path} was {moved.what} under the daemon; "
+                    f"everything is kept in {moved.to}: stop Pantau, move that file to "
+                    "storage.path, start it again"
+                )
+                log.error("%s", self._moved)
+            self.storage_problem = self._moved  # until a restart, once the file was lost
+        finally:
+            self.metrics.ledger_pending.set(ledger.pending.size())
+            self.metrics.samples_dropped.inc(ledger.dropped_samples)
+            ledger.dropped_samples = 0
+            ok = self.storage_problem is None
+            self.metrics.ledger_writable.set(1 if ok else 0)
+
+    def _storage_failing(self, problem: str, reason: str) -> None:
+        self.metrics.ledger_errors.labels(reason).inc()
+        if self.storage_problem is None:  # one ERROR per incident, not one every flush
+            log.error("%s; keeping the evidence in memory until it can be written", problem)
+        self.storage_problem = problem
 
     async def _housekeeping(self) -> None:
         self.clock.resync()
         if self.ledger is not None:
-            self.ledger.prune_samples(time.time() - SAMPLE_RETENTION_DAYS * 86400)
+            self.ledger.prune_samples(self.clock.wall() - SAMPLE_RETENTION_DAYS * 86400)
         if self.path_watch is not None:
-            self.path_watch.store.prune(time.time() - SAMPLE_RETENTION_DAYS * 86400)
+            self.path_watch.store.prune(self.clock.wall() - SAMPLE_RETENTION_DAYS * 86400)
 
     # --- path evidence (issue 14): traces on link-state changes and as a periodic baseline ---
     def _start_path_watch(self) -> None:
@@ -319,6 +435,8 @@ class Daemon:
             self.path_watch.baseline_due(lambda name: states[name].state == "up")
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "gap" and self.ledger_totals is not None:
+            self.ledger_totals.invalidate(data["from"], data["to"])
         if self._on_event is not None:
             self._on_event(kind, data)
         self._path_trigger(kind, data)
@@ -326,7 +444,14 @@ class Daemon:
 
     # --- what the web app shows ---
     def healthy(self) -> bool:
+        """The probes are running (what the status page needs to look current)."""
         return self.scheduler is not None and self.scheduler.running
+
+    def health_problem(self) -> str | None:
+        """Why /healthz answers 503 (one line), or None while all is well."""
+        if not self.healthy():
+            return "scheduler not running"
+        return self.storage_problem
 
     def outages(self, first: date, last: date) -> dict[str, Any]:
         assert self.ledger is not None

@@ -297,7 +297,7 @@ class LinkTracker:
     # --- periodic, from the daemon ---
     def flush(self, now: float) -> None:
         """Write what is pending (samples, open episode, heartbeat) in one transaction."""
-        self.metrics.in_service_hours.set(1 if self.calendar.is_open(utc(now)) else 0)
+        self.metrics.service_open.set(1 if self.calendar.is_open(utc(now)) else 0)
         self._account(now)
         samples, self._samples = self._samples, []
         with self.ledger.transaction():

@@ -14,7 +14,7 @@ from monitor.exposition import CONTENT_TYPE, chunks, gzip_compressor, wants_open
 from monitor.metrics import Metrics
 
 StatusFn = Callable[[], dict[str, Any]]
-HealthFn = Callable[[], bool]
+HealthFn = Callable[[], str | None]  # what is wrong, None while healthy
 OutagesFn = Callable[[date, date], dict[str, Any]]
 
 METRICS = web.AppKey("metrics", Metrics)
@@ -65,9 +65,10 @@ async def _one(body: bytes) -> AsyncIterator[bytes]:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    if request.app[HEALTHY]():
+    problem = request.app[HEALTHY]()
+    if problem is None:
         return web.Response(text="ok\n")
-    return web.Response(status=503, text="scheduler not running\n")
+    return web.Response(status=503, text=f"{problem}\n")
 
 
 async def status(request: web.Request) -> web.Response:
