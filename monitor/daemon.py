@@ -226,9 +226,12 @@ class Daemon:
     def _start_maintenance(self) -> None:
         """Issue 16: the maintenance gauge every few seconds, the central file every `refresh`."""
         assert self.scheduler is not None
-        self.maintenance = MaintenanceWatch(self.config, self.metrics)
+        self.maintenance = MaintenanceWatch(self.config, self.metrics, self.ledger, self.calendar)
         self.maintenance.tick(self.clock.wall())
         watch = self.maintenance
+
+        async def totals() -> None:
+            watch.totals(self.clock.wall())
 
         async def tick() -> None:
             watch.tick(self.clock.wall())
@@ -239,6 +242,11 @@ class Daemon:
         self.scheduler.scheduler.add_job(
             tick, "interval", seconds=FLUSH_SECONDS, id="_maintenance", max_instances=1
         )
+        # The month's planned and backup-link seconds for the dashboard (a few ms a minute).
+        self.scheduler.scheduler.add_job(
+            totals, "interval", seconds=60, id="_planned", max_instances=1,
+            next_run_time=self.clock.now(),
+        )  # fmt: skip
         if self.config.maintenance.url is not None:
             self.scheduler.scheduler.add_job(
                 fetch, "interval", seconds=self.config.maintenance.refresh, id="_central",

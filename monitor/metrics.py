@@ -211,6 +211,22 @@ class Metrics:
         )
         for who in ANNOUNCERS:
             self.maintenance_active.labels(announced_by=who).set(0)
+        self.ledger_planned = Gauge(
+            "pantau_ledger_planned_service_seconds",
+            "Lost service seconds inside announced maintenance windows (part of the lost "
+            "time), from the ledger's accounting, for today and this calendar month.",
+            ["period"],
+            registry=r,
+        )
+        self.ledger_degraded = Gauge(
+            "pantau_ledger_degraded_service_seconds",
+            "Service seconds on a backup uplink, from the ledger, today and this month.",
+            ["period"],
+            registry=r,
+        )
+        for period in ("today", "month"):
+            self.ledger_planned.labels(period=period).set(0)
+            self.ledger_degraded.labels(period=period).set(0)
         self.uplink_state = Gauge(
             "pantau_uplink_state",
             "State of each uplink, one-hot over up/down/unknown (down: its own isp verdict).",
@@ -230,6 +246,7 @@ class Metrics:
         )
         self.others += [
             self.maintenance_active, self.uplink_state, self.link_degraded, self.target_uplink,
+            self.ledger_planned, self.ledger_degraded,
         ]  # fmt: skip
 
     def set_uplinks(self, uplinks: tuple[str, ...], targets: dict[str, str]) -> None:

@@ -32,6 +32,7 @@ import aiohttp
 import pytest
 import yaml
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from monitor.calendar import ServiceCalendar
 from monitor.cli import main
@@ -40,6 +41,8 @@ from monitor.daemon import Daemon
 from monitor.ledger import Ledger
 from monitor.maintenance.central import CentralStore
 from monitor.maintenance.config import Schedule
+from monitor.maintenance.job import MaintenanceWatch
+from monitor.metrics import Metrics
 from monitor.report.locale import Formatter
 from monitor.report.model import build_report, collect
 from monitor.report.render import render_html, render_text
@@ -173,6 +176,15 @@ async def test_the_month_matches_the_hand_calculation_in_every_view(
         f" {f.duration(UNPLANNED)}" in render_text(month_end, "id")
     )
     assert "Bulan ini: 4 jam 10 menit melalui jalur cadangan" in render_text(month_end, "id")
+    # The dashboard's gauges (the daemon refreshes them every minute) on the month's last day.
+    registry = CollectorRegistry()
+    watch = MaintenanceWatch(config, Metrics(registry), ledger, calendar)
+    watch.totals(at(30, "23:00"))
+    watch.store.close()
+    for period, planned, backup in (("today", 0.0, 0.0), ("month", PLANNED, 15_000.0)):
+        labels = {"period": period}
+        assert registry.get_sample_value("pantau_ledger_planned_service_seconds", labels) == planned
+        assert registry.get_sample_value("pantau_ledger_degraded_service_seconds", labels) == backup
     # The status page on Friday the 13th at noon: today's planned part of the lost time.
     week = service_week(ledger, calendar, config, at(13, "12:00"))
     assert (week.today_lost, week.today_planned) == (9_000.0, 3_600.0)

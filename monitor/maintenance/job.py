@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
+from monitor.calendar.accounting import Account, LedgerReader, account_days, day_bounds, local_day
 from monitor.maintenance.central import CentralStore, refresh, schedules
+from monitor.maintenance.facts import facts_for
 from monitor.maintenance.plan import Planned, active, windows_between
 
 if TYPE_CHECKING:
+    from monitor.calendar import ServiceCalendar
     from monitor.config import Config
     from monitor.metrics import Metrics
 
@@ -20,9 +23,17 @@ log = logging.getLogger("pantau.maintenance")
 class MaintenanceWatch:
     """Knows the window open now; `tick` sets the gauge, `refresh` fetches the central file."""
 
-    def __init__(self, config: Config, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        config: Config,
+        metrics: Metrics,
+        ledger: LedgerReader | None = None,
+        calendar: ServiceCalendar | None = None,
+    ) -> None:
         self.config = config
         self.metrics = metrics
+        self.ledger = ledger
+        self.calendar = calendar
         self.store = CentralStore(config.storage.path, config.office.office_id)
         self._session: aiohttp.ClientSession | None = None
         self.current: Planned | None = None
@@ -49,6 +60,23 @@ class MaintenanceWatch:
             is_open = window is not None and window.announced_by == who
             self.metrics.maintenance_active.labels(announced_by=who).set(1 if is_open else 0)
         return window
+
+    def totals(self, now: float) -> Account | None:
+        """This month's account (today is its last day), exported for the dashboard."""
+        if self.ledger is None or self.calendar is None:
+            return None
+        zone = self.config.office.zone
+        today = local_day(now, zone)
+        first = today.replace(day=1)
+        start, end = day_bounds(first, today, zone)
+        path = getattr(self.ledger, "path", self.config.storage.path)
+        facts = facts_for(self.ledger, path, self.config, start, end, now)
+        month = account_days(facts, self.calendar, zone, first, today, now)
+        for period, account in (("today", month.days[-1]), ("month", month)):
+            self.metrics.ledger_planned.labels(period=period).set(round(account.planned_seconds, 3))
+            degraded = round(account.degraded_seconds, 3)
+            self.metrics.ledger_degraded.labels(period=period).set(degraded)
+        return month
 
     async def refresh(self, now: float) -> None:
         """Fetch the central schedule once (never raises: a bad file is logged and ignored)."""
