@@ -4,7 +4,7 @@ and `pantau_maintenance_active`."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +13,16 @@ import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from monitor.calendar import ServiceCalendar, ServiceHoursConfig
+from monitor.calendar.config import WEEKDAYS
 from monitor.config import Config, parse_config
 from monitor.ledger import Ledger
 from monitor.maintenance.central import CentralStore, parse_schedule, refresh
 from monitor.maintenance.job import MaintenanceWatch
 from monitor.maintenance.plan import active, windows_between
 from monitor.metrics import Metrics
+from monitor.status.board import Live, Week, build_view
+from monitor.status.web import words_of
 from tests.fixtures.report.ledger import WIB
 
 GOOD = b"""
@@ -152,3 +156,30 @@ def test_the_gauge_follows_the_window(tmp_path: Path) -> None:
     assert (value("center"), value("office")) == (1.0, 0.0)
     watch.tick(wib("2026-12-11T08:00"))
     assert value("center") == 0.0
+
+
+def test_the_status_page_says_maintenance_and_backup_in_words(tmp_path: Path) -> None:
+    cfg = config(
+        tmp_path,
+        windows=[{"name": "Pemeliharaan SIAK", "start": "2026-12-10 17:00",
+                  "end": "2026-12-11 08:00", "announced_by": "center"}],
+    )  # fmt: skip
+    cfg = cfg.model_copy(update={"service_hours": ServiceHoursConfig.model_validate(
+        {"weekly": {d: ["07:00-18:00"] for d in WEEKDAYS}, "holidays": None})})  # fmt: skip
+    calendar = ServiceCalendar(cfg.service_hours, cfg.office.zone)
+    now = wib("2026-12-10T17:30")
+    window = active(windows_between([("config", cfg.maintenance)], WIB, now - 1, now + 1), now)
+    week = Week(date(2026, 12, 10), 1800.0, (), today_planned=1800.0, maintenance=window)
+    live = Live("down", "datacenter", wib("2026-12-10T17:00"), healthy=True)
+    view = build_view(live, week, cfg, calendar, words_of("id"), now)
+    assert "Pemeliharaan terjadwal oleh pusat: Pemeliharaan SIAK, sampai" in view["lines"][0]
+    assert "Pemeliharaan terjadwal hari ini: 30 menit" in view["lines"]
+    backup = build_view(
+        Live("up", None, None, healthy=True, degraded=True),
+        Week(date(2026, 12, 10), 0.0, ()),
+        cfg,
+        calendar,
+        words_of("id"),
+        now,
+    )
+    assert backup["lines"][0] == "Layanan berjalan melalui jalur cadangan"  # fmt: skip

@@ -112,6 +112,8 @@ class Live:
     """False when the probes are not running: nothing shown may look current."""
     targets: tuple[tuple[str, str, str], ...] = ()
     """(name, role, state) of every target."""
+    degraded: bool = False
+    """Up on backup (issue 16): the service answers only through a backup uplink."""
 
 
 class Words(Protocol):
@@ -141,6 +143,7 @@ class Words(Protocol):
     status_roles: dict[str, str]
     status_target_states: dict[str, str]
     status_maintenance_detail: str
+    status_degraded: str
     status_planned_today: str
     announced_by: dict[str, str]
 
@@ -224,6 +227,8 @@ def build_view(
         lines.insert(
             1, words.status_maintenance_detail.format(who=who, name=window.name, until=until_text)
         )
+    if live.degraded and tone in ("ok", "slow"):
+        lines.insert(1, words.status_degraded)
     if week.today_planned > 0:
         lines.append(f"{words.status_planned_today}: {fmt.duration(week.today_planned)}")
     today = datetime.fromtimestamp(now, zone).date()
