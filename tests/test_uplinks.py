@@ -4,6 +4,7 @@ their target's source (bound address, or SO_BINDTODEVICE) for every probe kind."
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from monitor.config import parse_config
 from monitor.metrics import Metrics
 from monitor.path.tracer import TraceSettings, trace
 from monitor.probes.context import ProbeContext
+from monitor.sim import SimNetwork
 from monitor.state import TargetState, Thresholds
 from monitor.uplinks.bind import source_problems
 from monitor.uplinks.config import Source
@@ -26,6 +28,7 @@ from monitor.uplinks.ledger import DegradedLedger
 from monitor.uplinks.verdict import judge_uplinks
 from monitor.uplinks.watch import UplinkWatch
 from tests.conftest import require_root
+from tests.daemon_helpers import fast_config, running, wait_until
 from tests.factories import result
 from tests.helpers.probing import (
     dns_target,
@@ -271,3 +274,29 @@ async def test_the_path_tracer_leaves_from_the_source() -> None:
             assert found.error is None and found.reached, (source, found)
         gone = await trace("127.0.0.1", "icmp", 0, settings, MISSING)
     assert gone.error == "unreachable" and not gone.hops, gone
+
+
+async def test_run_names_a_missing_source_and_the_service_is_up_on_backup(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with SimNetwork(icmp=False) as net:
+        data = fast_config(net)
+        fiber = {"uplink": "fiber", "source": {"address": "127.0.0.2"}}
+        gone = {"uplink": "4g", "source": {"interface": "pwwan9"}}
+        targets = [t | fiber for t in data["targets"] if t["role"] in ("isp", "datacenter")]
+        targets += [t | gone | {"name": f"{t['name']}-4g"} for t in targets]
+        data["targets"] = targets
+        with caplog.at_level(logging.WARNING, logger="pantau"):
+            async with running(data) as daemon:
+                watch = daemon.tracker.uplink_watch if daemon.tracker else None
+                assert watch is not None
+                await wait_until(lambda: watch.last is not None and watch.last.degraded,
+                                 what="up on backup")  # fmt: skip
+                assert watch.last is not None and watch.last.uplinks["4g"].domain == "isp"
+                value = daemon.metrics.registry.get_sample_value("pantau_link_degraded")
+                assert value == 1.0 and list(watch.open) == ["4g"]
+    index = next(i for i, t in enumerate(targets) if t.get("source") == gone["source"])
+    assert (
+        f"targets[{index}].source.interface: interface 'pwwan9' does not exist on this machine;"
+        " write one that `ip address` lists (its probes fail until it exists)"
+    ) in caplog.messages
