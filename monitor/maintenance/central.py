@@ -42,21 +42,28 @@ CREATE TABLE IF NOT EXISTS maintenance_schedule (
 class CentralStore:
     """The last good central schedule of one office, in the ledger file (own connection)."""
 
-    def __init__(self, path: str | Path, office: str) -> None:
+    def __init__(self, path: str | Path, office: str, create: bool = True) -> None:
+        """`create=False`: a reader (a view, the CLI) never writes the schema."""
         self.office = office
         self._db: sqlite3.Connection | None = None
         if str(path) != ":memory:" and Path(path).exists():
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(SCHEMA)
+            if create:
+                self._db.executescript(SCHEMA)
 
     def load(self) -> tuple[str | None, str | None, Schedule | None]:
         """(url, etag, schedule) of the last good copy, or Nones."""
         if self._db is None:
             return None, None, None
-        row = self._db.execute(
-            "SELECT url, etag, body FROM maintenance_schedule WHERE office = ?", (self.office,)
-        ).fetchone()
+        try:
+            row = self._db.execute(
+                "SELECT url, etag, body FROM maintenance_schedule WHERE office = ?", (self.office,)
+            ).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return None, None, None  # no daemon ever fetched the central file here
+            raise
         if row is None:
             return None, None, None
         try:
@@ -139,7 +146,8 @@ def planned_between(
     config: Config, ledger_path: str | Path, start: float, end: float
 ) -> list[Planned]:
     """Every window (config and central copy in the ledger) overlapping [start, end)."""
-    store = CentralStore(ledger_path, config.office.office_id) if config.maintenance.url else None
+    office = config.office.office_id
+    store = CentralStore(ledger_path, office, create=False) if config.maintenance.url else None
     try:
         return windows_between(schedules(config, store), config.office.zone, start, end)
     finally:

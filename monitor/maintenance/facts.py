@@ -20,7 +20,7 @@ def degraded_spans(
     """(start, end, uplink) of every degraded row overlapping [start, end)."""
     if not config.uplinks or str(path) == ":memory:" or not Path(path).exists():
         return []
-    ledger = DegradedLedger(path, config.office.office_id)
+    ledger = DegradedLedger(path, config.office.office_id, create=False)
     try:
         return [row.span(now) for row in ledger.rows(start, end)]
     finally:

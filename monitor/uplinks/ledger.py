@@ -40,11 +40,13 @@ class Degraded:
 class DegradedLedger:
     """Rows of one office; every call is one short statement."""
 
-    def __init__(self, path: str | Path, office: str) -> None:
+    def __init__(self, path: str | Path, office: str, create: bool = True) -> None:
+        """`create=False`: a reader (a view, the CLI) never writes the schema."""
         self.office = office
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(SCHEMA)
+        if create:
+            self._db.executescript(SCHEMA)
 
     def open(self, uplink: str, at: float) -> int:
         cursor = self._db.execute(
@@ -71,11 +73,16 @@ class DegradedLedger:
 
     def rows(self, start: float, end: float) -> list[Degraded]:
         """Rows overlapping [start, end), oldest first."""
-        found = self._db.execute(
-            "SELECT id, uplink, started_at, ended_at, updated_at FROM degraded WHERE office = ?"
-            " AND started_at < ? AND COALESCE(ended_at, updated_at) > ? ORDER BY started_at",
-            (self.office, end, start),
-        ).fetchall()
+        try:
+            found = self._db.execute(
+                "SELECT id, uplink, started_at, ended_at, updated_at FROM degraded WHERE office = ?"
+                " AND started_at < ? AND COALESCE(ended_at, updated_at) > ? ORDER BY started_at",
+                (self.office, end, start),
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []  # no daemon with uplinks ever wrote this ledger
+            raise
         return [Degraded(*row) for row in found]
 
     def close(self) -> None:
