@@ -18,12 +18,15 @@ from monitor.calendar.config import WEEKDAYS
 from monitor.config import Config, parse_config
 from monitor.ledger import Ledger
 from monitor.maintenance.central import CentralStore, parse_schedule, refresh
+from monitor.maintenance.config import MaintenanceConfig
 from monitor.maintenance.job import MaintenanceWatch
 from monitor.maintenance.plan import active, windows_between
 from monitor.metrics import Metrics
+from monitor.report.model import build_report, collect
+from monitor.report.render import render_text
 from monitor.status.board import Live, Week, build_view
 from monitor.status.web import words_of
-from tests.fixtures.report.ledger import WIB
+from tests.fixtures.report.ledger import FRIDAY, WIB, at, fill, make_config
 
 GOOD = b"""
 windows:
@@ -183,3 +186,29 @@ def test_the_status_page_says_maintenance_and_backup_in_words(tmp_path: Path) ->
         now,
     )
     assert backup["lines"][0] == "Layanan berjalan melalui jalur cadangan"  # fmt: skip
+
+
+def test_announced_work_gets_no_ticket_and_the_incident_shows_its_planned_part(
+    tmp_path: Path,
+) -> None:
+    base = make_config(tmp_path)
+    # The ISP announced work 06:30-08:00 on Friday 27 Nov: outage A (07:00-07:55) lies inside.
+    window = {"name": "Perawatan jaringan", "start": "2026-11-27 06:30",
+              "end": "2026-11-27 08:00", "announced_by": "isp"}  # fmt: skip
+    cfg = base.model_copy(
+        update={"maintenance": MaintenanceConfig.model_validate({"windows": [window]})}
+    )
+    ledger = Ledger(cfg.storage.path, cfg.office.office_id)
+    fill(ledger)
+    calendar = ServiceCalendar(cfg.service_hours, cfg.office.zone)
+    now = at(28, "12:00")
+    report = build_report(collect(ledger, calendar, cfg, FRIDAY), calendar, cfg, FRIDAY, now)
+    plain = build_report(collect(ledger, calendar, base, FRIDAY), calendar, base, FRIDAY, now)
+    ledger.close()
+    first = report.incidents[0]
+    assert (first.announced, first.planned_seconds, first.service_seconds) == (True, 1500.0, 1500.0)
+    isp = {t.domain: t for t in report.tickets}["isp"]
+    assert len(isp.incidents) == len({t.domain: t for t in plain.tickets}["isp"].incidents) - 1
+    assert first not in isp.incidents
+    assert report.account is not None and report.account.planned_seconds == 1500.0
+    assert "pemeliharaan terjadwal 25 menit" in render_text(report, "id")
