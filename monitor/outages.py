@@ -19,13 +19,14 @@ from monitor.calendar.accounting import (
     episode_seconds,
     local_day,
     merge_spans,
+    monitored_service_seconds,
     planned_seconds,
     service_seconds,
     unmonitored_spans,
 )
 from monitor.config import Config
 from monitor.ledger import Ledger
-from monitor.maintenance.facts import facts_for
+from monitor.maintenance.facts import degraded_rows, facts_for
 
 COLUMNS = (
     "kind", "start_local", "end_local", "duration_seconds", "lost_service_seconds", "domain",
@@ -127,6 +128,21 @@ def outage_rows(
         "to_local": _local(end, config),
         "outages": episodes,
         "unmonitored": unmonitored,
+        "degraded": [
+            {
+                "uplink": row.uplink,
+                "domain": row.domain,
+                "start": _iso_utc(row.started_at),
+                "end": _iso_utc(row.ended_at),
+                "start_local": _local(row.started_at, config),
+                "end_local": _local(row.ended_at, config),
+                "service_seconds": round(
+                    monitored_service_seconds(calendar, max(s, start), min(e, end, now), spans), 3
+                ),
+            }
+            for row in degraded_rows(config, ledger.path, start, end)
+            for s, e, _ in [row.span(now)]
+        ],
         "maintenance": [
             {
                 "start": _iso_utc(s),

@@ -108,7 +108,7 @@ def fill(ledger: Ledger, path: Path) -> None:
     store.save("http://127.0.0.1:9/jadwal.yaml", '"v1"', Schedule.model_validate(CENTRAL), 0.0)
     store.close()
     degraded = DegradedLedger(path, "grobogan")
-    row = degraded.open("fiber", at(24, "09:00"))
+    row = degraded.open("fiber", at(24, "09:00"), "isp")
     degraded.close_row(row, at(24, "14:10"))
     degraded.close()
 
@@ -236,3 +236,8 @@ async def test_the_month_matches_the_hand_calculation_in_every_view(
         ]
         assert per_outage == [(10_800.0, 5_400.0), (61_200.0, 0.0), (3_600.0, 1_800.0)]
         assert [w["announced_by"] for w in view["maintenance"]][:2] == ["office", "center"]
+        (backup,) = view["degraded"]
+        assert (backup["uplink"], backup["domain"], backup["service_seconds"]) == (
+            "fiber", "isp", 15_000.0,
+        )  # fmt: skip
+        assert backup["start_local"] == "2026-11-24T09:00:00+07:00"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from monitor.calendar.accounting import Facts, LedgerReader, Span, read_facts
 from monitor.maintenance.central import planned_between, spans
-from monitor.uplinks.ledger import DegradedLedger
+from monitor.uplinks.ledger import Degraded, DegradedLedger
 
 if TYPE_CHECKING:
     from monitor.config import Config
@@ -23,6 +23,17 @@ def degraded_spans(
     ledger = DegradedLedger(path, config.office.office_id, create=False)
     try:
         return [row.span(now) for row in ledger.rows(start, end)]
+    finally:
+        ledger.close()
+
+
+def degraded_rows(config: Config, path: str | Path, start: float, end: float) -> list[Degraded]:
+    """The degraded ("up on backup") rows overlapping [start, end), for the outage list."""
+    if not config.uplinks or str(path) == ":memory:" or not Path(path).exists():
+        return []
+    ledger = DegradedLedger(path, config.office.office_id, create=False)
+    try:
+        return ledger.rows(start, end)
     finally:
         ledger.close()
 

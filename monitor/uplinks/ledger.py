@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS degraded (
     id INTEGER PRIMARY KEY,
     office TEXT NOT NULL,
     uplink TEXT NOT NULL,           -- the uplink that is down (the service runs on another)
+    domain TEXT,                    -- who is blamed for that uplink (isp, local, ...)
     started_at REAL NOT NULL,
     ended_at REAL,
     updated_at REAL NOT NULL
@@ -30,6 +31,7 @@ class Degraded:
     started_at: float
     ended_at: float | None
     updated_at: float
+    domain: str | None = None
 
     def span(self, now: float) -> tuple[float, float, str]:
         """(start, end, uplink); an open one ends now, or at its last update if abandoned."""
@@ -48,11 +50,11 @@ class DegradedLedger:
         if create:
             self._db.executescript(SCHEMA)
 
-    def open(self, uplink: str, at: float) -> int:
+    def open(self, uplink: str, at: float, domain: str | None = None) -> int:
         cursor = self._db.execute(
-            "INSERT INTO degraded (office, uplink, started_at, ended_at, updated_at)"
-            " VALUES (?, ?, ?, NULL, ?)",
-            (self.office, uplink, at, at),
+            "INSERT INTO degraded (office, uplink, domain, started_at, ended_at, updated_at)"
+            " VALUES (?, ?, ?, ?, NULL, ?)",
+            (self.office, uplink, domain, at, at),
         )
         return int(cursor.lastrowid or 0)
 
@@ -75,7 +77,8 @@ class DegradedLedger:
         """Rows overlapping [start, end), oldest first."""
         try:
             found = self._db.execute(
-                "SELECT id, uplink, started_at, ended_at, updated_at FROM degraded WHERE office = ?"
+                "SELECT id, uplink, started_at, ended_at, updated_at, domain FROM degraded"
+                " WHERE office = ?"
                 " AND started_at < ? AND COALESCE(ended_at, updated_at) > ? ORDER BY started_at",
                 (self.office, end, start),
             ).fetchall()

@@ -57,7 +57,7 @@ class UplinkWatch:
         self.metrics.link_degraded.set(1 if verdicts.degraded else 0)
         wanted = set(verdicts.down) if verdicts.degraded else set()
         for uplink in sorted(wanted - set(self.open)):
-            self.open[uplink] = self.ledger.open(uplink, at)
+            self.open[uplink] = self.ledger.open(uplink, at, verdicts.uplinks[uplink].domain)
         for uplink in sorted(set(self.open) - wanted):
             self.ledger.close_row(self.open.pop(uplink), at)
         self.last = verdicts
