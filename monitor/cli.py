@@ -16,6 +16,7 @@ from pathlib import Path
 
 from monitor import __version__
 from monitor.config import Config, ConfigError, load_config
+from monitor.dates import parse_day
 from monitor.durations import parse_duration
 
 log = logging.getLogger("pantau")
@@ -60,18 +61,32 @@ def setup_logging(fmt: str, verbose: bool) -> None:
 
 
 # --- helpers -------------------------------------------------------------------------------
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a date as YYYY-MM-DD; got {text!r}") from None
+def day_option(option: str) -> Callable[[str], date]:
+    """An argparse `type` for a day: a bad one is one line naming `option` and exit 1.
+
+    It raises UsageError, which argparse does not catch (it would print its usage block and
+    exit 2), so `main` reports it like every other mistake.
+    """
+
+    def parse(text: str) -> date:
+        try:
+            return parse_day(text)
+        except ValueError as exc:
+            raise UsageError(f"{option}: {exc}") from None
+
+    return parse
 
 
-def _duration(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def duration_option(option: str) -> Callable[[str], float]:
+    """An argparse `type` for a duration: a bad one is one line naming `option` and exit 1."""
+
+    def parse(text: str) -> float:
+        try:
+            return parse_duration(text)
+        except ValueError as exc:
+            raise UsageError(f"{option}: {exc}") from None
+
+    return parse
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -208,8 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
         "-c", "--config", default=DEFAULT_CONFIG, help=f"YAML config (default {DEFAULT_CONFIG})"
     )
     span = argparse.ArgumentParser(add_help=False)
-    span.add_argument("--from", dest="date_from", type=_date, help="first day, YYYY-MM-DD")
-    span.add_argument("--to", dest="date_to", type=_date, help="last day (inclusive)")
+    span.add_argument(
+        "--from", dest="date_from", type=day_option("--from"), help="first day, YYYY-MM-DD"
+    )
+    span.add_argument("--to", dest="date_to", type=day_option("--to"), help="last day (inclusive)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", parents=[with_config], help="run the monitor daemon")
@@ -224,7 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
         "icmp://host, dns://server[:port]/name[?type=AAAA]. Exit 0 on success, 1 on failure.",
     )
     p.add_argument("target")
-    p.add_argument("--timeout", type=_duration, default=5.0, help="e.g. 5s (default)")
+    p.add_argument(
+        "--timeout", type=duration_option("--timeout"), default=5.0, help="e.g. 5s (default)"
+    )
     p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_probe)
@@ -233,7 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="run Pantau against a simulated office network on 127.0.0.1",
     )
-    p.add_argument("--duration", type=_duration, default=None, help="stop after e.g. 60s")
+    p.add_argument(
+        "--duration", type=duration_option("--duration"), default=None, help="stop after e.g. 60s"
+    )
     p.add_argument("--listen", default="127.0.0.1:9470", help="metrics address")
     p.add_argument("--db", default=None, help="ledger file (default: a temporary file)")
     p.set_defaults(func=cmd_demo)
@@ -258,7 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:  # from a `type=` such as day_option: one line, not a usage block
+        print(f"pantau: {exc}", file=sys.stderr)
+        return 1
     setup_logging(args.log_format, args.verbose)
     from monitor.daemon import StartupError
 
@@ -275,4 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m monitor.cli` runs this file as __main__; monitor.report.cli imports it again as
+    # monitor.cli, whose UsageError is another class. Run that module's main so one class is
+    # raised and caught (a `report` date mistake was a traceback, not one line).
+    from monitor.cli import main as _main
+
+    sys.exit(_main())

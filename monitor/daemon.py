@@ -304,13 +304,24 @@ class Daemon:
     # --- the pipeline: evaluate -> metrics -> state/ledger ---
     def _sink(self, result: ProbeResult) -> None:
         self.last[result.target] = result
-        self.metrics.observe_probe(result)
-        if self.tracker is not None:
-            self.tracker.observe(result)
-        if self.ledger is not None and self.ledger.urgent:
-            self._start_commit()  # an outage opened or ended: on disk now, not at the next flush
+        # Each step is guarded on its own (issue 12): a bug in the metrics never keeps a result
+        # from the state machine, nor the other way round. The scheduler guards the whole.
+        for step in (self.metrics.observe_probe, self._observe_state, self._commit_if_urgent):
+            try:
+                step(result)
+            except Exception:
+                log.exception("internal error handling the result of probe %s", result.target)
+                self.metrics.internal_error("sink")
         if not result.ok:
             log.debug("probe %s failed: %s (%s)", result.target, result.reason, result.message)
+
+    def _observe_state(self, result: ProbeResult) -> None:
+        if self.tracker is not None:
+            self.tracker.observe(result)
+
+    def _commit_if_urgent(self, _result: ProbeResult) -> None:
+        if self.ledger is not None and self.ledger.urgent:
+            self._start_commit()  # an outage opened or ended: on disk now, not at the next flush
 
     async def _send_reports(self) -> None:
         if self.report_job is not None:
@@ -443,11 +454,24 @@ class Daemon:
             self.path_watch.baseline_due(lambda name: states[name].state == "up")
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
+        # Called by the tracker in the middle of a state change: an error in one of these steps
+        # must neither leave that change half done nor skip the other steps, so each is logged
+        # and counted, never raised (issue 12).
+        steps = (self._invalidate_totals, self._on_event, self._path_trigger, self._log_event)
+        for step in steps:
+            if step is None:
+                continue
+            try:
+                step(kind, data)
+            except Exception:
+                log.exception("internal error reporting the %s event %r", kind, data)
+                self.metrics.internal_error("sink")
+
+    def _invalidate_totals(self, kind: str, data: dict[str, Any]) -> None:
         if kind == "gap" and self.ledger_totals is not None:
             self.ledger_totals.invalidate(data["from"], data["to"])
-        if self._on_event is not None:
-            self._on_event(kind, data)
-        self._path_trigger(kind, data)
+
+    def _log_event(self, kind: str, data: dict[str, Any]) -> None:
         log.info(describe_event(kind, data, self.config), extra=_plain({"event": kind, **data}))
 
     # --- what the web app shows ---

@@ -26,6 +26,7 @@ __all__ = ["DOMAINS", "HTTP_PHASES", "LATENCY_BUCKETS", "LINK_STATES", "TARGET_S
 LINK_STATES = ("up", "slow", "down")
 UPLINK_STATES = ("up", "down", "unknown")
 DOMAINS = ("local", "isp", "datacenter", "dns", "unknown")
+INTERNAL_ERROR_PLACES = ("probe", "sink")
 LEDGER_ERRORS = ("write", "deleted", "replaced")
 
 
@@ -201,6 +202,17 @@ class Metrics:
             self.ledger_writable, self.ledger_errors, self.ledger_pending, self.ledger_delayed,
             self.samples_dropped, self.mails_rejected, self.clock_steps,
         ]  # fmt: skip
+        # --- Pantau's own bugs (issue 12) ---
+        self.internal_errors = Counter(
+            "pantau_internal_errors",
+            "Exceptions in Pantau's own code, by where they were caught: probe (the probe "
+            "gets reason internal) or sink (handling a probe's result). A bug, not an outage.",
+            ["where"],
+            registry=r,
+        )
+        for where in INTERNAL_ERROR_PLACES:
+            self.internal_errors.labels(where=where)
+        self.others.append(self.internal_errors)
         # --- issue 16: planned maintenance and uplinks (labels: fixed sets, uplink names from
         # the config) ---
         self.maintenance_active = Gauge(
@@ -266,6 +278,12 @@ class Metrics:
         series = self.series.get(result.target)
         if series.buckets is None or series.role != result.role or series.kind != result.kind:
             series.start_probes(result.role, result.kind)
+        if result.reason == "internal":
+            # A bug in Pantau says nothing about the target: counted, but its success gauge,
+            # latency and last-probe time stay what the last real probe said.
+            self.internal_errors.labels(where="probe").inc()
+            series.results["internal"] = series.results.get("internal", 0.0) + 1.0
+            return
         ok = result.reason is None
         series.success = 1.0 if ok else 0.0
         label = result.reason or "success"
@@ -288,6 +306,10 @@ class Metrics:
                 rtt = series.icmp_rtt if series.icmp_rtt is not None else {}
                 rtt.update(obs.rtt)
                 series.icmp_rtt = rtt
+
+    def internal_error(self, where: str) -> None:
+        """Count a bug caught at `where` (one of INTERNAL_ERROR_PLACES)."""
+        self.internal_errors.labels(where=where).inc()
 
     def probe_skipped(self, target: str) -> None:
         """Count a scheduled probe of `target` that did not run."""

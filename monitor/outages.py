@@ -25,6 +25,7 @@ from monitor.calendar.accounting import (
     unmonitored_spans,
 )
 from monitor.config import Config
+from monitor.csv_safe import csv_safe_dict
 from monitor.ledger import Ledger
 from monitor.maintenance.facts import degraded_rows, facts_for
 
@@ -196,7 +197,7 @@ def render(data: dict[str, Any], fmt: str) -> str:
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(csv_safe_dict(row) for row in rows)
         return out.getvalue()
     header = (
         f"{data['office']['name']} — outages {data['from_local']} .. {data['to_local']}"

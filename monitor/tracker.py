@@ -99,6 +99,8 @@ class LinkTracker:
 
     # --- per result ---
     def observe(self, result: ProbeResult) -> None:
+        if result.reason == "internal":
+            return  # a bug in Pantau is no evidence about any hop: no sample, no state change
         self._samples.append(
             Sample(
                 result.started_at,

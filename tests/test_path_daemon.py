@@ -87,3 +87,30 @@ async def test_path_off_keeps_the_old_verdict(net: SimNetwork) -> None:
         await wait_until(lambda: link(daemon) == ("down", "datacenter"), what="datacenter down")
         assert daemon.tracker is not None and daemon.tracker.verdict.confirmed is None
         await net.set_mode("datacenter", "ok")
+
+
+async def test_a_trace_the_ledger_file_cannot_keep_is_counted_and_still_evidence(
+    net: SimNetwork,
+) -> None:
+    require_root("the tracer sends raw TCP SYNs and reads ICMP")
+    events: list[tuple[str, dict[str, Any]]] = []
+    registry = CollectorRegistry()
+    config = parse_config(fast_config(net))
+    async with Daemon(
+        config, registry=registry, on_event=lambda k, d: events.append((k, d))
+    ) as daemon:
+        await wait_until(lambda: link(daemon)[0] == "up", what="the link to be up")
+        assert daemon.path_watch is not None
+        # A real SQLite write failure on the trace store's own connection, as on a full disk.
+        daemon.path_watch.store._db.execute("PRAGMA query_only=ON")
+        await net.set_mode("datacenter", "down")
+        await wait_until(lambda: any(k == "path" for k, _ in events), what="a trace")
+        await wait_until(
+            lambda: (registry.get_sample_value("pantau_path_store_errors_total") or 0) >= 1,
+            what="the failed store to be counted",
+        )
+        day = daemon.clock.now().astimezone(config.office.zone).date()
+        (outage,) = daemon.outages(day, day)["outages"]
+        (target,) = outage["path"]["targets"].values()
+        assert target["trace"]["reached"]
+        await net.set_mode("datacenter", "ok")

@@ -31,6 +31,7 @@ ISSUE_ALERTS = {
     # issue 12
     "PantauLedgerFailing": "warning",
     "PantauReportMailRejected": "warning",
+    "PantauInternalError": "warning",
     "PantauUpOnBackup": "warning",  # issue 16
 }
 

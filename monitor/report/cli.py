@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from monitor.calendar import ServiceCalendar
-from monitor.cli import UsageError, _config, _date, _today
+from monitor.cli import UsageError, _config, _today, day_option
 from monitor.clock import default_clock
 from monitor.config import Config
 from monitor.ledger import Ledger
@@ -27,7 +27,7 @@ def add_report_commands(
     p = commands.add_parser(
         "daily", parents=[with_config], help="print or send one day's report (default today)"
     )
-    p.add_argument("--date", type=_date, default=None, help="the day, YYYY-MM-DD")
+    p.add_argument("--date", type=day_option("--date"), default=None, help="the day, YYYY-MM-DD")
     p.add_argument("--format", choices=("text", "html", "json", "eml"), default="text")
     p.add_argument(
         "--language", choices=("id", "en"), default=None, help="default: report.language"
