@@ -33,10 +33,7 @@ async def probe(target: DnsTarget, timeout: float, ctx: ProbeContext) -> Observa
         # The runner owns the deadline; dnspython's own timeout just must not fire first.
         af = dns.inet.af_for_address(host)
         if target.transport == "tcp":
-            # Issue 16: the socket leaves through the target's `source` (none: as before).
-            stream = await dns_socket(af, socket.SOCK_STREAM, target.source, (host, port))
-            async with stream as tcp:
-                response = await dns.asyncquery.tcp(query, host, port=port, timeout=None, sock=tcp)
+            response = await _tcp(query, target, af)
         else:
             # A connected socket: an ICMP port unreachable then surfaces as ConnectionRefused
             # (reason refused) instead of a silent wait until the timeout.
@@ -47,7 +44,7 @@ async def probe(target: DnsTarget, timeout: float, ctx: ProbeContext) -> Observa
                     ignore_unexpected=True, ignore_errors=True,
                 )  # fmt: skip
             if response.flags & dns.flags.TC:
-                response = await dns.asyncquery.tcp(query, host, port=port, timeout=None)
+                response = await _tcp(query, target, af)
     except dns.exception.DNSException as exc:
         raise ProbeFailure("dns", f"bad response from {target.server}: {exc}") from None
     rcode = response.rcode()
@@ -71,3 +68,11 @@ async def probe(target: DnsTarget, timeout: float, ctx: ProbeContext) -> Observa
             observation,
         )
     return observation
+
+
+async def _tcp(query: dns.message.Message, target: DnsTarget, af: int) -> dns.message.Message:
+    """The query over TCP, leaving through the target's `source` (issue 16; none: as before)."""
+    host, port = target.server_host, target.server_port
+    stream = await dns_socket(af, socket.SOCK_STREAM, target.source, (host, port))
+    async with stream as tcp:
+        return await dns.asyncquery.tcp(query, host, port=port, timeout=None, sock=tcp)
