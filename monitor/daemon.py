@@ -231,7 +231,10 @@ class Daemon:
         watch = self.maintenance
 
         async def totals() -> None:
-            watch.totals(self.clock.wall())
+            try:
+                watch.totals(self.clock.wall())
+            except sqlite3.Error as exc:  # the figures wait for the next minute
+                log.warning("maintenance: cannot read the ledger for the month (%s)", exc)
 
         async def tick() -> None:
             watch.tick(self.clock.wall())

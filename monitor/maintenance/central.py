@@ -124,7 +124,7 @@ async def refresh(
             schedule = parse_schedule(body)
             store.save(settings.url, response.headers.get("ETag"), schedule, now)
             return schedule
-    except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+    except (aiohttp.ClientError, TimeoutError, OSError, ValueError, sqlite3.Error) as exc:
         log.warning(
             "maintenance.url: the central schedule %s was not used (%s); the last good copy stays",
             settings.url, str(exc) or type(exc).__name__,

@@ -37,12 +37,12 @@ class MaintenanceWatch:
         self.store = CentralStore(config.storage.path, config.office.office_id)
         self._session: aiohttp.ClientSession | None = None
         self.current: Planned | None = None
+        # The schedules in memory: the tick every 2 s reads no file; a refresh replaces them.
+        self._schedules = schedules(config, self.store)
 
     def windows(self, start: float, end: float) -> list[Planned]:
         """Every window overlapping [start, end): the config's and the stored central ones."""
-        return windows_between(
-            schedules(self.config, self.store), self.config.office.zone, start, end
-        )
+        return windows_between(self._schedules, self.config.office.zone, start, end)
 
     def tick(self, now: float) -> Planned | None:
         """The window open at `now`; exported as pantau_maintenance_active{announced_by}."""
@@ -85,6 +85,7 @@ class MaintenanceWatch:
         if self._session is None:
             self._session = aiohttp.ClientSession()
         await refresh(self._session, self.config.maintenance, self.store, now)
+        self._schedules = schedules(self.config, self.store)
         self.tick(now)
 
     async def close(self) -> None:

@@ -4,6 +4,7 @@ rows of the ledger and one log line per change. Called by the tracker at every t
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -56,17 +57,25 @@ class UplinkWatch:
                 self._event(uplink, verdict.state, verdict.domain, at)
         self.metrics.link_degraded.set(1 if verdicts.degraded else 0)
         wanted = set(verdicts.down) if verdicts.degraded else set()
-        for uplink in sorted(wanted - set(self.open)):
-            self.open[uplink] = self.ledger.open(uplink, at, verdicts.uplinks[uplink].domain)
-        for uplink in sorted(set(self.open) - wanted):
-            self.ledger.close_row(self.open.pop(uplink), at)
         self.last = verdicts
+        try:
+            for uplink in sorted(wanted - set(self.open)):
+                self.open[uplink] = self.ledger.open(uplink, at, verdicts.uplinks[uplink].domain)
+            for uplink in sorted(set(self.open) - wanted):
+                self.ledger.close_row(self.open[uplink], at)
+                del self.open[uplink]
+        except sqlite3.Error as exc:
+            # The verdict and the gauges stand; the row is retried at the next change.
+            log.error("uplinks: cannot write the degraded row (%s)", exc)
         return verdicts
 
     def flush(self, now: float) -> None:
         """Mark the open rows as still seen (a SIGKILL then loses at most one flush)."""
-        for row in self.open.values():
-            self.ledger.touch(row, now)
+        try:
+            for row in self.open.values():
+                self.ledger.touch(row, now)
+        except sqlite3.Error as exc:
+            log.error("uplinks: cannot update the degraded row (%s)", exc)
 
     def close(self, now: float) -> None:
         """Stopping: the open rows end now (a restart that finds it still down opens anew)."""
