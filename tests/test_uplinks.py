@@ -300,3 +300,27 @@ async def test_run_names_a_missing_source_and_the_service_is_up_on_backup(
         f"targets[{index}].source.interface: interface 'pwwan9' does not exist on this machine;"
         " write one that `ip address` lists (its probes fail until it exists)"
     ) in caplog.messages
+
+
+def test_a_ledger_that_cannot_be_written_leaves_the_verdict_standing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = parse_config(
+        {
+            "office": {"name": "Grobogan"},
+            "targets": [
+                {"name": n, "role": r, "kind": "tcp", "host": "127.0.0.1", "port": 9}
+                | ({"uplink": u} if u else {})
+                for n, (r, u) in TARGETS.items()
+            ],
+        }
+    )
+    registry = CollectorRegistry()
+    ledger = DegradedLedger(tmp_path / "pantau.db", "grobogan")
+    watch = UplinkWatch(config, Metrics(registry), ledger)
+    ledger.close()  # every write now fails
+    with caplog.at_level(logging.ERROR, logger="pantau.uplinks"):
+        verdicts = watch.update(states("isp-fiber,dc-fiber"), 200.0)
+        watch.flush(201.0)
+    assert verdicts.degraded and registry.get_sample_value("pantau_link_degraded") == 1.0
+    assert any("cannot write the degraded row" in m for m in caplog.messages)
