@@ -268,6 +268,7 @@ class Metrics:
                 self.uplink_state.labels(uplink=uplink, state=state).set(state == "unknown")
         for target, uplink in targets.items():
             self.target_uplink.labels(target=target, uplink=uplink).set(1)
+            self.series.get(target).uplink = uplink  # the label on its probe series
         self.link_degraded.set(0)
 
     def set_office(self, office_id: str, name: str, timezone: str) -> None:

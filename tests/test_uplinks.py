@@ -13,10 +13,11 @@ from typing import Any
 import dns.message
 import pytest
 from aiohttp import web
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 
 from monitor.cli import main
 from monitor.config import parse_config
+from monitor.exposition import render
 from monitor.metrics import Metrics
 from monitor.path.tracer import TraceSettings, trace
 from monitor.probes.context import ProbeContext
@@ -324,3 +325,24 @@ def test_a_ledger_that_cannot_be_written_leaves_the_verdict_standing(
         watch.flush(201.0)
     assert verdicts.degraded and registry.get_sample_value("pantau_link_degraded") == 1.0
     assert any("cannot write the degraded row" in m for m in caplog.messages)
+
+
+async def test_probe_series_carry_the_uplink_label_in_both_renderers() -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    metrics.set_uplinks(("fiber",), {"dc-fiber": "fiber"})
+    for name in ("dc-fiber", "dc"):  # one target on an uplink, one without
+        metrics.observe_probe(result(name, ok=False, reason="refused"))
+        metrics.observe_probe(result(name, 1.0, kind="icmp", loss=0.5))
+        metrics.set_target_state(name, "up")
+    fast = (await render(metrics.series, metrics.others)).decode()
+    reference = generate_latest(registry).decode()
+
+    def lines(text: str) -> list[str]:
+        return sorted(line for line in text.splitlines() if "_created" not in line)
+
+    assert lines(fast) == lines(reference)
+    assert 'pantau_target_state{state="up",target="dc-fiber",uplink="fiber"} 1.0' in fast
+    assert 'pantau_target_state{state="up",target="dc"} 1.0' in fast  # no empty label
+    probe_lines = [line for line in fast.splitlines() if 'target="dc-fiber"' in line]
+    assert probe_lines and all('uplink="fiber"' in line for line in probe_lines)
