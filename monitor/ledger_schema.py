@@ -1,8 +1,9 @@
 """The ledger file's schema, owned in one place: ordered migrations and `PRAGMA user_version`.
 
-One SQLite file holds the ledger (episodes, gaps, heartbeat, samples), the report outbox and
-the path traces; each of the three opens it with `migrate(db)` first, so whichever comes first
-brings the file up to date and the others find nothing to do. A migration runs once, in its own
+One SQLite file holds the ledger (episodes, gaps, heartbeat, samples), the report outbox, the
+path traces, the degraded episodes and the central maintenance schedule; each store opens it
+with `migrate(db)` first, so whichever comes first brings the file up to date and the others
+find nothing to do (a read-only view of issue 16 skips it). A migration runs once, in its own
 `BEGIN IMMEDIATE` transaction that also sets `user_version` to its number: a crash mid-way
 leaves the file at the version before, and two processes opening it at once migrate it once.
 
@@ -132,12 +133,37 @@ _PATH_TRACES = _script(
     "CREATE INDEX IF NOT EXISTS path_traces_target ON path_traces (office, target, kind, at)",
 )
 
+_DEGRADED = _script(
+    """CREATE TABLE IF NOT EXISTS degraded (
+    id INTEGER PRIMARY KEY,
+    office TEXT NOT NULL,
+    uplink TEXT NOT NULL,           -- the uplink that is down (the service runs on another)
+    domain TEXT,                    -- who is blamed for that uplink (isp, local, ...)
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    updated_at REAL NOT NULL
+)""",
+    """CREATE INDEX IF NOT EXISTS degraded_time ON degraded (office, started_at)""",
+)
+
+_MAINTENANCE_SCHEDULE = _script(
+    """CREATE TABLE IF NOT EXISTS maintenance_schedule (
+    office TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    etag TEXT,
+    body TEXT NOT NULL,             -- the validated schedule as JSON
+    fetched_at REAL NOT NULL
+)""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the ledger: episodes, gaps, heartbeat, samples", _LEDGER),
     Migration(2, "heartbeat.first_seen", _heartbeat_first_seen),
     Migration(3, "the report outbox", _outbox),
     Migration(4, "the outbox's 'failed' status", _outbox_failed),
     Migration(5, "path traces (issue 14)", _PATH_TRACES),
+    Migration(6, "degraded episodes: up on a backup uplink (issue 16)", _DEGRADED),
+    Migration(7, "the central maintenance schedule (issue 16)", _MAINTENANCE_SCHEDULE),
 )
 VERSION = MIGRATIONS[-1].version
 

@@ -27,6 +27,7 @@ State = Literal["unknown", "up", "slow", "down"]
 TARGET_STATES: tuple[str, ...] = ("up", "slow", "down", "unknown")  # metric order
 LinkState = State
 LINK_STATES: tuple[str, ...] = ("up", "slow", "down")  # the link's exported states
+UPLINK_STATES: tuple[str, ...] = ("up", "down", "unknown")  # one uplink's (issue 16)
 
 # One probe result, graded against the thresholds, before any confirmation.
 Grade = Literal["ok", "slow", "fail"]

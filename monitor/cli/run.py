@@ -7,6 +7,7 @@ import asyncio
 import functools
 import gc
 import logging
+import sys
 
 from monitor.cli.common import config_of, serve_until_signal
 from monitor.config import Config
@@ -29,7 +30,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         from monitor.webconfig import describe, load_web_config
 
         print(f"{config.web.config_file}: OK — {describe(load_web_config(config.web.config_file))}")
-    return 0
+    from monitor.uplinks.bind import source_problems
+
+    missing = source_problems(config)  # issue 16: a source this machine does not have
+    for problem in missing:
+        print(f"{args.config}: {problem}", file=sys.stderr)
+    return 1 if missing else 0
 
 
 async def serve(config: Config, stop: asyncio.Event) -> None:

@@ -13,6 +13,7 @@ from monitor.config import TcpTarget
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import Observation
 from monitor.probes.tcp_info import kernel_connect_rtt
+from monitor.uplinks.bind import bind
 
 _LINGER_RESET = struct.pack("ii", 1, 0)
 
@@ -43,6 +44,7 @@ async def probe(target: TcpTarget, timeout: float, ctx: ProbeContext) -> Observa
         family, type_, proto, _, address = infos[0]
     sock = socket.socket(family, type_, proto)
     try:
+        bind(sock, target.source)  # issue 16: leave through the target's uplink
         sock.setblocking(False)
         started = loop.time()
         await loop.sock_connect(sock, address)
