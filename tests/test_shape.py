@@ -95,7 +95,7 @@ def test_every_path_the_architecture_page_names_exists() -> None:
     page = (REPO / "docs" / "ARCHITECTURE.md").read_text()
     named = set(re.findall(r"\b((?:monitor|tests|config|docs)/[\w/.{},-]*\w)", page))
     # The example of a new probe kind, and the {id,en} pair, are not single files.
-    named -= {"monitor/probes/smtp.py", "tests/test_probes_smtp.py"}
+    named -= {"monitor/probes/ssh.py", "tests/test_probes_ssh.py"}
     paths = {n.replace("{id,en}", "id") for n in named if "<" not in n}
     missing = sorted(p for p in paths if not (REPO / p).exists())
     assert missing == []
