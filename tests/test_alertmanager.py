@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -19,26 +18,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.alertmanager import CONFIG, SECRETS, TEMPLATES, config_for
 from tests.support.prometheus import free_port, ready_server
 from tests.support.tools import REPO, require_tool, run_tool
 
-CONFIG = REPO / "config" / "alertmanager" / "alertmanager.yml"
-TEMPLATES = sorted(CONFIG.parent.glob("*.tmpl"))
 RULES = REPO / "config" / "prometheus" / "rules" / "pantau.yml"
 PROMETHEUS = REPO / "config" / "prometheus" / "prometheus.yml"
-SECRETS = ("smtp_password", "page_webhook_token", "deadmans_switch_token")
 OUTAGE_ALERTS = ("PantauDataCenterDown", "PantauIspDown", "PantauLocalNetworkDown")
-
-
-def config_for(secrets_dir: Path, directory: Path | None = None) -> str:
-    """The shipped config with its secrets under secrets_dir, exactly as shipped otherwise.
-
-    Its templates are copied to `directory` (where the config will be written): Alertmanager
-    reads them relative to the config file.
-    """
-    for template in TEMPLATES:
-        shutil.copy(template, (directory or secrets_dir) / template.name)
-    return CONFIG.read_text().replace("/etc/alertmanager/secrets", str(secrets_dir))
 
 
 def tool_version(binary: str) -> tuple[int, int]:

@@ -6,7 +6,6 @@ test's job (tests/e2e/); it reuses `panel_queries()` and `expand()` from the gen
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import urllib.parse
@@ -19,23 +18,13 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from monitor.metrics import Metrics
+from tests.support.grafana import load_generator
 from tests.support.prometheus import free_port, ready_server
 from tests.support.tools import REPO, require_tool
 
-GENERATOR = REPO / "scripts" / "grafana" / "build_dashboards.py"
 DASHBOARD = REPO / "grafana" / "dashboards" / "pantau-link.json"
 PROVISIONING = REPO / "grafana" / "provisioning"
 RULES = REPO / "config" / "prometheus" / "rules" / "pantau.yml"
-
-
-def load_generator() -> ModuleType:
-    """scripts/grafana/build_dashboards.py as a module (skip without the SDK)."""
-    pytest.importorskip("grafana_foundation_sdk", reason="pip install grafana-foundation-sdk")
-    spec = importlib.util.spec_from_file_location("build_dashboards", GENERATOR)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from monitor.path.trace import Hop, Trace
 from monitor.path.watch import annotated
 from monitor.report.render import render_html, render_text
 from tests.fixtures.report.ledger import at, evidence, outage
-from tests.test_report_model import HOSTILE, report_of
+from tests.support.report import HOSTILE, report_of
 
 OWNERS = [
     Owner.of(PathOwner(prefix="10.20.0.0/16", name="Telkom VPN IP", role="isp")),

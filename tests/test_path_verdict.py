@@ -6,7 +6,7 @@ import pytest
 
 from monitor.path.analysis import PathFinding
 from monitor.verdict import judge
-from tests.test_verdict import world
+from tests.support.factories import world
 
 
 def finding(target: str, reaches: bool | None, cause: str) -> PathFinding:

@@ -10,7 +10,7 @@ import pytest
 
 from monitor.report.conclusion import Conclusion, conclude, normal_hops
 from monitor.report.render import render_text
-from tests.test_report_model import report_of
+from tests.support.report import report_of
 
 MIN = 60.0
 

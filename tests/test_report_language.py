@@ -19,7 +19,7 @@ from monitor.report.chart import render_chart, words_of
 from monitor.report.model import DailyReport, LedgerData, build_report
 from monitor.report.render import render_html, render_subject, render_text, render_ticket
 from tests.fixtures.report.ledger import at, evidence, make_config, outage
-from tests.test_report_model import report_of
+from tests.support.report import report_of
 
 
 def _strings(value: Any) -> Iterator[str]:

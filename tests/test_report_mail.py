@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import ssl
 import subprocess
 import sys
@@ -19,55 +18,13 @@ from pathlib import Path
 
 import trustme
 
-from monitor.calendar import ServiceCalendar
 from monitor.cli import main
-from monitor.config import Config
 from monitor.ledger import Ledger
-from monitor.report.job import ReportJob
 from tests.fixtures.report.ledger import at, fill, make_config, write_config
 from tests.fixtures.report.smtp import Inbox, free_port, smtp_server
+from tests.support.report import FAST, NOW, outbox_status, prepared, run_job, smtp_at
 
-NOW = at(27, "17:30")  # Friday's report is due at 17:00 (30 min after closing at 16:30)
-FAST = {"attempts": 40, "wait_initial": "200ms", "wait_max": "500ms", "timeout": "20s",
-        "pause": "1s"}  # fmt: skip
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def smtp_at(port: int, **extra: object) -> dict[str, object]:
-    return {"host": "127.0.0.1", "port": port, "security": "none", "timeout": "5s", **extra}
-
-
-def prepared(tmp_path: Path, port: int, **report: object) -> Config:
-    config = make_config(tmp_path, **{"smtp": smtp_at(port), "retry": FAST, **report})
-    ledger = Ledger(config.storage.path, config.office.office_id)
-    fill(ledger)
-    ledger.close()
-    return config
-
-
-def new_job(config: Config) -> tuple[ReportJob, Ledger]:
-    ledger = Ledger(config.storage.path, config.office.office_id)
-    calendar = ServiceCalendar(config.service_hours, config.office.zone)
-    return ReportJob(config, ledger, calendar, catch_up_days=0), ledger
-
-
-async def run_job(config: Config, now: float = NOW) -> None:
-    job, ledger = new_job(config)
-    try:
-        await job.run_due(now)
-    finally:
-        job.close()
-        ledger.close()
-
-
-def outbox_status(config: Config) -> list[tuple[str, str, str | None]]:
-    db = sqlite3.connect(config.storage.path)
-    try:
-        return db.execute("SELECT day, status, claimed_by FROM report_outbox").fetchall()
-    except sqlite3.OperationalError:  # no table yet: nothing queued
-        return []
-    finally:
-        db.close()
 
 
 async def test_mail_arrives_with_both_parts_and_inline_chart(tmp_path: Path) -> None:

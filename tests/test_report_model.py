@@ -14,27 +14,12 @@ from monitor.config import ConfigError, parse_config
 from monitor.ledger import Ledger
 from monitor.report.job import ReportJob, send_time
 from monitor.report.locale import Formatter
-from monitor.report.model import DailyReport, LedgerData, build_report, collect
+from monitor.report.model import LedgerData, build_report
 from monitor.report.render import render_html, render_subject, render_text
-from tests.fixtures.report.ledger import FRIDAY, at, evidence, fill, make_config, outage
+from tests.fixtures.report.ledger import FRIDAY, at, evidence, make_config, outage
+from tests.support.report import HOSTILE, report_of
 
 MIN = 60.0
-HOSTILE = "<script>alert(1)</script>"
-
-
-def report_of(tmp_path: Path, day: date = FRIDAY, now: float | None = None,
-              target: str = "isp-gw", extra=None) -> DailyReport:  # fmt: skip
-    config = make_config(tmp_path)
-    calendar = ServiceCalendar(config.service_hours, config.office.zone)
-    ledger = Ledger(config.storage.path, config.office.office_id)
-    try:
-        fill(ledger, target)
-        if extra:
-            extra(ledger)
-        data = collect(ledger, calendar, config, day)
-    finally:
-        ledger.close()
-    return build_report(data, calendar, config, day, now or at(day.day, "23:00", day.month))
 
 
 def test_friday_numbers_worked_by_hand(tmp_path: Path) -> None:

@@ -11,13 +11,13 @@ from monitor.calendar import ServiceCalendar
 from monitor.ledger import Ledger
 from monitor.report.job import ReportJob
 from tests.fixtures.report.smtp import free_port, smtp_server
-from tests.test_report_rejected import NOW, prepared, status
-from tests.test_storage_faults import hold_write_lock
+from tests.support.process import hold_write_lock
+from tests.support.report import FEW, NOW, day_status, prepared
 
 
 async def test_a_write_lock_held_elsewhere_does_not_stall_the_loop(tmp_path: Path) -> None:
     port = free_port()
-    config = prepared(tmp_path, port)
+    config = prepared(tmp_path, port, retry=FEW)
     ticks: list[float] = []
 
     async def ticker() -> None:
@@ -46,6 +46,6 @@ async def test_a_write_lock_held_elsewhere_does_not_stall_the_loop(tmp_path: Pat
             holder.stdout.close()
             job.close()
             ledger.close()
-    assert len(inbox.mails) == 1 and [s for s, _ in status(config)] == ["sent"]
+    assert len(inbox.mails) == 1 and [s for s, _ in day_status(config)] == ["sent"]
     # The queueing write waited for the lock in its own thread; the loop ran meanwhile.
     assert any(held_from + 2.0 < t < held_to for t in ticks), (held_from, held_to, ticks)

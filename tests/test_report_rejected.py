@@ -20,12 +20,8 @@ from monitor.ledger_schema import OUTBOX_TABLE
 from monitor.metrics import Metrics
 from monitor.report.job import ReportJob
 from monitor.report.outbox import Outbox
-from tests.fixtures.report.ledger import at, fill, make_config
 from tests.fixtures.report.smtp import free_port
-
-NOW = at(27, "17:30")
-FAST = {"attempts": 3, "wait_initial": "50ms", "wait_max": "100ms", "timeout": "5s",
-        "pause": "1s"}  # fmt: skip
+from tests.support.report import FEW, NOW, day_status, prepared
 
 
 @dataclass
@@ -40,15 +36,6 @@ class Answering:
         return self.reply
 
 
-def prepared(tmp_path: Path, port: int) -> Config:
-    smtp = {"host": "127.0.0.1", "port": port, "security": "none", "timeout": "5s"}
-    config = make_config(tmp_path, smtp=smtp, retry=FAST)
-    ledger = Ledger(config.storage.path, config.office.office_id)
-    fill(ledger)
-    ledger.close()
-    return config
-
-
 async def rounds(config: Config, metrics: Metrics, times: list[float]) -> None:
     ledger = Ledger(config.storage.path, config.office.office_id)
     calendar = ServiceCalendar(config.service_hours, config.office.zone)
@@ -61,16 +48,6 @@ async def rounds(config: Config, metrics: Metrics, times: list[float]) -> None:
         ledger.close()
 
 
-def status(config: Config) -> list[tuple[str, str]]:
-    db = sqlite3.connect(config.storage.path)
-    try:
-        return db.execute(
-            "SELECT status, last_error FROM report_outbox WHERE day = '2026-11-27'"
-        ).fetchall()
-    finally:
-        db.close()
-
-
 def serve(handler: Answering, port: int) -> Controller:
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
@@ -81,7 +58,7 @@ async def test_550_marks_the_mail_failed_once_and_never_retries(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     port = free_port()
-    config = prepared(tmp_path, port)
+    config = prepared(tmp_path, port, retry=FEW)
     handler = Answering("550 5.7.1 relaying denied")
     registry = CollectorRegistry()
     controller = serve(handler, port)
@@ -91,7 +68,7 @@ async def test_550_marks_the_mail_failed_once_and_never_retries(
     finally:
         controller.stop()
     assert len(handler.calls) == 1  # one try, no retry in the round nor in later rounds
-    ((state, error),) = status(config)
+    ((state, error),) = day_status(config)
     assert state == "failed" and "550" in error
     assert registry.get_sample_value("pantau_report_mails_rejected_total") == 1.0
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
@@ -100,7 +77,7 @@ async def test_550_marks_the_mail_failed_once_and_never_retries(
 
 async def test_451_is_still_retried(tmp_path: Path) -> None:
     port = free_port()
-    config = prepared(tmp_path, port)
+    config = prepared(tmp_path, port, retry=FEW)
     handler = Answering("451 4.3.0 try again later")
     registry = CollectorRegistry()
     metrics = Metrics(registry)
@@ -111,8 +88,8 @@ async def test_451_is_still_retried(tmp_path: Path) -> None:
         await rounds(config, metrics, [NOW + 3600])
     finally:
         controller.stop()
-    assert len(handler.calls) == FAST["attempts"] + 1  # a whole round of retries, then success
-    assert [s for s, _ in status(config)] == ["sent"]
+    assert len(handler.calls) == FEW["attempts"] + 1  # a whole round of retries, then success
+    assert [s for s, _ in day_status(config)] == ["sent"]
     assert registry.get_sample_value("pantau_report_mails_rejected_total") == 0.0
 
 

@@ -10,7 +10,7 @@ from monitor.config import Config
 from monitor.ledger import Ledger
 from tests.fixtures.report.ledger import at
 from tests.fixtures.report.smtp import free_port, smtp_server
-from tests.test_report_mail import outbox_status, prepared, run_job
+from tests.support.report import outbox_status, prepared, run_job
 
 MONDAY_DUE = at(30, "16:31")  # Monday 30th: 07:30-12:00, 13:00-16:00; due 16:30
 

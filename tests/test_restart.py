@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -14,27 +12,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.ledger import Ledger
 from monitor.sim import SimNetwork
 from tests.support.daemon import fast_config
+from tests.support.process import ledger_view, start_daemon, stop
 from tests.support.wait import wait_until
-
-OFFICE = "dispendukcapil-simulasi"
 
 
 @pytest.fixture
 async def net():
     async with SimNetwork(icmp=False) as network:
         yield network
-
-
-def start_daemon(config_path: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "run", "-c", str(config_path)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def metric(log: Path, name: str) -> float:
@@ -46,14 +33,6 @@ def metric(log: Path, name: str) -> float:
     return float(value)
 
 
-def ledger_view(db: Path) -> tuple[list, list, float | None]:
-    ledger = Ledger(db, OFFICE)
-    try:
-        return ledger.episodes(0, 2e10), ledger.gaps(0, 2e10), ledger.last_seen()
-    finally:
-        ledger.close()
-
-
 def write_config(net: SimNetwork, tmp_path: Path) -> tuple[Path, Path]:
     data = fast_config(net)
     db = tmp_path / "ledger.db"
@@ -61,14 +40,6 @@ def write_config(net: SimNetwork, tmp_path: Path) -> tuple[Path, Path]:
     path = tmp_path / "pantau.yaml"
     path.write_text(yaml.safe_dump(data))
     return path, db
-
-
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> float:
-    """Signal our own daemon by its PID; returns seconds until it exited."""
-    began = time.monotonic()
-    process.send_signal(sig)
-    process.wait(timeout=10)
-    return time.monotonic() - began
 
 
 async def kill_during_outage(net: SimNetwork, config: Path, db: Path, log: Path) -> float:

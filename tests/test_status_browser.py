@@ -32,7 +32,7 @@ import yaml
 
 from monitor.status.web import words_of
 from tests.support.tools import require_tool, skip_or_fail
-from tests.test_status_page import english_phrases
+from tests.support.words import english_phrases
 
 ARTIFACTS = Path(__file__).parent / "artifacts" / "status"
 SIZES = ((1920, 1080), (1366, 768))

@@ -19,7 +19,6 @@ from monitor import __version__
 from monitor.calendar import ServiceCalendar
 from monitor.config import Config, ConfigError, parse_config
 from monitor.ledger import Ledger
-from monitor.report.render import environment
 from monitor.sim import SimNetwork
 from monitor.status.board import (
     BODY_MAX_AGE,
@@ -35,40 +34,11 @@ from monitor.status.board import (
 from monitor.status.web import words_of
 from tests.fixtures.report.ledger import FRIDAY, at, fill, make_config
 from tests.support.daemon import fast_config, running
+from tests.support.words import english_phrases, module_strings
 
 ID, EN = words_of("id"), words_of("en")
 UP = Live("up", None, None, healthy=True)
 NO_WEEK = Week(FRIDAY, 0.0, ())
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    return []
-
-
-def _module_strings(language: str) -> list[str]:
-    module = environment(language).get_template(f"report_words.{language}.txt").module  # type: ignore[arg-type]
-    return [
-        s
-        for name in dir(module)
-        if not name.startswith("_")
-        for s in _strings(getattr(module, name))
-    ]
-
-
-def english_phrases() -> list[str]:
-    """Every run of two or more words of the English list that the Indonesian list lacks."""
-    indonesian = "\n".join(_module_strings("id"))
-    phrases = set()
-    for text in _module_strings("en"):
-        for part in re.split(r"\{[a-z_]*\}", text):
-            part = part.strip(" .,:;()–—[]")
-            if len(part.split()) >= 2 and part not in indonesian:
-                phrases.add(part)
-    return sorted(phrases)
 
 
 @pytest.fixture
@@ -319,7 +289,7 @@ def test_every_banner_colour_has_high_contrast_and_the_script_has_no_words() -> 
         ratio = (light + 0.05) / (dark + 0.05)
         assert ratio >= 7, f"{tone}: {ratio:.1f}:1 is below WCAG AAA (7:1)"
     script = (static / "status.js").read_text()
-    for text in _module_strings("id") + _module_strings("en"):
+    for text in module_strings("id") + module_strings("en"):
         words = text.split("{")[0].strip()
         if len(words.split()) >= 2:
             assert words not in script, f"the script must take its words from status.json: {words}"

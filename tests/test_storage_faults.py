@@ -22,9 +22,9 @@ import yaml
 from monitor.ledger import Ledger
 from monitor.sim import SimNetwork
 from tests.support.daemon import INTERVAL, TIMEOUT, fast_config
+from tests.support.process import OFFICE, hold_write_lock, ledger_view, start_daemon, stop
 from tests.support.tools import require_root, require_tool
 from tests.support.wait import wait_until
-from tests.test_restart import OFFICE, ledger_view, start_daemon, stop
 
 
 @pytest.fixture
@@ -137,13 +137,6 @@ def umount(where: Path) -> None:
         subprocess.run(["umount", "-l", str(where)], check=False, timeout=30)  # still busy
 
 
-def hold_write_lock(db: Path, seconds: float) -> subprocess.Popen[str]:
-    """Another process that takes SQLite's write lock on `db` and keeps it `seconds`."""
-    return subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(db), str(seconds)], stdout=subprocess.PIPE, text=True
-    )
-
-
 async def test_a_full_disk_is_loud_and_the_outage_survives_it(
     net: SimNetwork, tmp_path: Path
 ) -> None:
@@ -212,19 +205,6 @@ async def test_a_full_disk_is_loud_and_the_outage_survives_it(
         assert "ledger writable again" in log.read_text()
     finally:
         umount(disk)
-
-
-HOLD = """
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("BEGIN EXCLUSIVE")
-db.execute("INSERT INTO heartbeat (office, first_seen, last_seen) VALUES ('other', 0, 0)"
-           " ON CONFLICT (office) DO NOTHING")
-print(time.time(), flush=True)
-time.sleep(float(sys.argv[2]))
-print(time.time(), flush=True)
-db.execute("COMMIT")
-"""
 
 
 async def test_a_write_lock_held_elsewhere_for_5s_stalls_neither_probes_nor_metrics(

@@ -4,27 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.state import TargetState, Thresholds
 from monitor.verdict import judge
-from tests.support.factories import result
-
-ROLES = {"router": "local", "isp-dns": "isp", "anchor": "internet", "dc-web": "datacenter",
-         "dc-vpn": "datacenter"}  # fmt: skip
-
-
-def world(states: dict[str, str], reason: str = "timeout", roles: dict | None = None) -> list:
-    targets = []
-    for name, role in (roles or ROLES).items():
-        t = TargetState(name, role, Thresholds(down_after=1, up_after=1, slow_latency=1.0))
-        wanted = states.get(name, "up")
-        if wanted != "unknown":
-            r = result(name, 0, role=role, ok=wanted != "down", reason=reason,  # type: ignore[arg-type]
-                       latency=2.0 if wanted == "slow" else 0.01)  # fmt: skip
-            for _ in range(3):
-                t.observe(r)
-        assert t.state == wanted
-        targets.append(t)
-    return targets
+from tests.support.factories import world
 
 
 @pytest.mark.parametrize(

@@ -30,10 +30,10 @@ from monitor.daemon import Daemon
 from monitor.outages import outage_rows
 from monitor.sim import SimNetwork
 from tests.support.daemon import fast_config, link, running
+from tests.support.grafana import load_generator
 from tests.support.prometheus import api, free_port, prometheus
 from tests.support.tools import REPO, require_tool, skip_or_fail
 from tests.support.wait import wait_until
-from tests.test_grafana import load_generator
 
 pytestmark = pytest.mark.timeout(180)
 

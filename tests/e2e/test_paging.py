@@ -31,12 +31,11 @@ from aiosmtpd.smtp import SMTP
 from monitor.config import parse_config
 from monitor.daemon import Daemon
 from monitor.sim import SimNetwork, TcpPort
-from tests.support.alertmanager import alertmanager, alerts
+from tests.support.alertmanager import CONFIG as ALERTMANAGER_CONFIG
+from tests.support.alertmanager import SECRETS, alertmanager, alerts, config_for
 from tests.support.daemon import INTERVAL, TIMEOUT, fast_config, running
 from tests.support.prometheus import api, free_port, prometheus
 from tests.support.tools import REPO, require_tool
-from tests.test_alertmanager import CONFIG as ALERTMANAGER_CONFIG
-from tests.test_alertmanager import SECRETS, config_for
 
 pytestmark = pytest.mark.timeout(300)
 

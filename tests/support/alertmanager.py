@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -11,9 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.prometheus import free_port, ready_server
-from tests.support.tools import require_tool
+from tests.support.tools import REPO, require_tool
 
 BINARY = "prometheus-alertmanager"  # Debian's name for the alertmanager binary
+CONFIG = REPO / "config" / "alertmanager" / "alertmanager.yml"  # the shipped config
+TEMPLATES = sorted(CONFIG.parent.glob("*.tmpl"))
+SECRETS = ("smtp_password", "page_webhook_token", "deadmans_switch_token")
 
 
 @contextmanager
@@ -42,3 +46,14 @@ def alerts(base: str, **filters: str) -> list[dict[str, Any]]:
         found = json.load(r)
     assert isinstance(found, list), found
     return found
+
+
+def config_for(secrets_dir: Path, directory: Path | None = None) -> str:
+    """The shipped config with its secrets under secrets_dir, exactly as shipped otherwise.
+
+    Its templates are copied to `directory` (where the config will be written): Alertmanager
+    reads them relative to the config file.
+    """
+    for template in TEMPLATES:
+        shutil.copy(template, (directory or secrets_dir) / template.name)
+    return CONFIG.read_text().replace("/etc/alertmanager/secrets", str(secrets_dir))
