@@ -26,12 +26,15 @@ from pydantic_core import ErrorDetails
 
 from monitor.calendar import ServiceHoursConfig
 from monitor.durations import Duration, format_duration
+from monitor.regions import PROVINCES, province_name
 from monitor.report.config import ReportConfig
 
 Role = Literal["local", "isp", "internet", "datacenter"]
 ROLES: tuple[Role, ...] = ("local", "isp", "internet", "datacenter")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _OFFICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_REGENCY_CODE = re.compile(r"^(\d{2})\.(\d{2})$")
+_ISP = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
 class ConfigError(Exception):
@@ -66,6 +69,55 @@ class Office(_Model):
     name: str = Field(min_length=1, max_length=120)
     id: str | None = None
     timezone: str = "Asia/Jakarta"
+    # Identity for the national view (issue 15): labels of pantau_office_info, set once.
+    province: str | None = None
+    regency_code: str | None = None
+    isp: str | None = None
+
+    @field_validator("province")
+    @classmethod
+    def _province(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = province_name(value)
+        if name is None:
+            raise ValueError(
+                f"must be one of Indonesia's 38 provinces (e.g. Jawa Tengah); got {value!r}"
+            )
+        return name
+
+    @field_validator("regency_code")
+    @classmethod
+    def _regency_code(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        match = _REGENCY_CODE.match(value)
+        if not match or match.group(1) not in PROVINCES or match.group(2) == "00":
+            raise ValueError(
+                "must be the ministry's regency/city code, province.regency "
+                f"(e.g. 33.15 for Grobogan); got {value!r}"
+            )
+        return value
+
+    @field_validator("isp")
+    @classmethod
+    def _isp(cls, value: str | None) -> str | None:
+        if value is not None and not _ISP.match(value):
+            raise ValueError(
+                f"must be lower-case letters, digits and '-' (e.g. telkom); got {value!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _code_in_province(self) -> Office:
+        if self.province and self.regency_code:
+            code = self.regency_code[:2]
+            if PROVINCES[code] != self.province:
+                raise ValueError(
+                    f"regency_code {self.regency_code} is in {PROVINCES[code]}, not in "
+                    f"{self.province}: fix one of them"
+                )
+        return self
 
     @field_validator("id")
     @classmethod

@@ -65,7 +65,11 @@ class Daemon:
         self.config = config
         self.clock = clock or Clock()
         self.metrics = Metrics(registry or CollectorRegistry())
-        self.metrics.set_office(config.office.office_id, config.office.name, config.office.timezone)
+        office = config.office
+        self.metrics.set_office(
+            office.office_id, office.name, office.timezone,
+            office.province or "", office.regency_code or "", office.isp or "",
+        )  # fmt: skip
         self.calendar = ServiceCalendar(config.service_hours, config.office.zone)
         self._on_event = on_event
         self.last: dict[str, ProbeResult] = {}
