@@ -59,7 +59,9 @@ def test_check_prints_the_field_not_a_traceback(
     tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "pantau.yaml"  # type: ignore[operator]
-    path.write_text("office: {name: X, isp: 'Telkom Indonesia'}\ntargets: [{name: dc, role: datacenter, kind: tcp, host: 127.0.0.1, port: 1}]\n")
+    path.write_text(
+        "office: {name: X, isp: 'Telkom Indonesia'}\ntargets: [{name: dc, role: datacenter, kind: tcp, host: 127.0.0.1, port: 1}]\n"
+    )
     assert main(["check", "-c", str(path)]) == 1
     err = capsys.readouterr().err
     assert "office.isp: must be lower-case" in err and "Traceback" not in err

@@ -58,13 +58,13 @@ def render(office: Office, now: View, service_open: bool, *, full: bool = True) 
         f"pantau_office_info{identity} 1",
         f"pantau_service_open {int(service_open)}",
     ]
-    lines += [
-        f"pantau_outage_active{_labels(domain=d)} {int(now.domain == d)}" for d in DOMAINS
-    ]
+    lines += [f"pantau_outage_active{_labels(domain=d)} {int(now.domain == d)}" for d in DOMAINS]
     if not full:
         return lines
     link = "down" if now.domain else "up"
-    lines += [f"pantau_link_state{_labels(state=s)} {int(s == link)}" for s in ("up", "slow", "down")]
+    lines += [
+        f"pantau_link_state{_labels(state=s)} {int(s == link)}" for s in ("up", "slow", "down")
+    ]
     lines += [f"pantau_slow_active{_labels(domain=d)} 0" for d in DOMAINS]
     failing = _FAILING.get(now.domain or "", set())
     for target, role, kind in TARGETS:
@@ -72,7 +72,9 @@ def render(office: Office, now: View, service_open: bool, *, full: bool = True) 
         tl = _labels(target=target, role=role, kind=kind)
         lines.append(f"pantau_probe_success{tl} {int(ok)}")
         for le in BUCKETS:
-            lines.append(f"pantau_probe_duration_seconds_bucket{_labels(target=target, role=role, kind=kind, le=le)} 0")
+            lines.append(
+                f"pantau_probe_duration_seconds_bucket{_labels(target=target, role=role, kind=kind, le=le)} 0"
+            )
         lines.append(f"pantau_probe_duration_seconds_count{tl} 0")
         lines.append(f"pantau_probe_duration_seconds_sum{tl} 0")
         state = "up" if ok else "down"
@@ -83,9 +85,7 @@ def render(office: Office, now: View, service_open: bool, *, full: bool = True) 
     return lines
 
 
-def import_lines(
-    office: Office, now: View, service_open: bool, timestamp_ms: int
-) -> list[str]:
+def import_lines(office: Office, now: View, service_open: bool, timestamp_ms: int) -> list[str]:
     """The rule series as the center stores them after the office's vmagent scraped them
     (job, instance, `office`; the page's own `office` label kept as `exported_office`), in
     VictoriaMetrics' /api/v1/import/prometheus format. Nothing for a stale office."""
@@ -102,6 +102,43 @@ def import_lines(
     return out
 
 
+def history(
+    offices: Sequence[Office],
+    times: Sequence[float],
+    faults_at: Callable[[float], tuple[Sequence[Fault], float]],
+    epoch: float,
+    interval: float = 15.0,
+) -> list[dict[str, object]]:
+    """The rule series of every office at `times` (simulation seconds), as VictoriaMetrics
+    JSON-line series stored after the offices' vmagents scraped them. `faults_at(t)` gives the
+    faults in force and the time within them; a stale office has no samples then."""
+    store: dict[str, dict[str, object]] = {}
+    for office in offices:
+        for t in times:
+            faults, local_t = faults_at(t)
+            for line in import_lines(office, view(office, faults, local_t, interval), True, 0):
+                series, value, _ = line.rsplit(" ", 2)
+                entry = store.get(series)
+                if entry is None:
+                    entry = store[series] = {
+                        "metric": _parse_labels(series),
+                        "values": [],
+                        "timestamps": [],
+                    }
+                entry["values"].append(float(value))  # type: ignore[attr-defined]
+                entry["timestamps"].append(int((epoch + t) * 1000))  # type: ignore[attr-defined]
+    return list(store.values())
+
+
+def _parse_labels(series: str) -> dict[str, str]:
+    name, _, rest = series.partition("{")
+    labels = {"__name__": name}
+    for part in rest.rstrip("}").split('",'):
+        key, _, value = part.partition('="')
+        labels[key] = value.rstrip('"').replace('\\"', '"').replace("\\\\", "\\")
+    return labels
+
+
 def scrape_config(offices: Sequence[Office], address: str, interval: str = "15s") -> dict:
     """A vmagent scrape config with one target per simulated office, each with its `office`."""
     return {
@@ -111,7 +148,10 @@ def scrape_config(offices: Sequence[Office], address: str, interval: str = "15s"
                 "job_name": "pantau",
                 "metrics_path": "/metrics",
                 "static_configs": [
-                    {"targets": [address], "labels": {"office": o.id, "__metrics_path__": f"/office/{o.id}/metrics"}}
+                    {
+                        "targets": [address],
+                        "labels": {"office": o.id, "__metrics_path__": f"/office/{o.id}/metrics"},
+                    }
                     for o in offices
                 ],
             }

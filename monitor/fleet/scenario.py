@@ -18,6 +18,7 @@ FaultKind = Literal["central", "isp", "local", "flap", "stale"]
 # Blame order of Pantau's verdict: the first failing hop on the path wins.
 _ORDER = {"stale": 0, "local": 1, "isp": 2, "central": 3}
 _DOMAIN = {"local": "local", "isp": "isp", "central": "datacenter"}
+_KIND_OF = {domain: kind for kind, domain in _DOMAIN.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +27,8 @@ class Fault:
 
     central: the data center, seen by `share` of all offices; isp: every office on `isp`
     (times `share`); local / stale: the listed offices; flap: the listed offices' ISP link goes
-    down and up every `period` seconds.
+    down and up every `period` seconds. `blame` overrides the domain the offices blame (an
+    ISP whose path to the data center fails while its internet works: `datacenter`).
     """
 
     kind: FaultKind
@@ -36,6 +38,7 @@ class Fault:
     offices: frozenset[str] = field(default_factory=frozenset)
     share: float = 1.0
     period: float = 0.0
+    blame: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,8 @@ def view(office: Office, faults: Sequence[Fault], t: float, interval: float = 15
         if not _hits(fault, index, office) or not _active(fault, index, office, t, interval):
             continue
         kind = "isp" if fault.kind == "flap" else fault.kind
+        if fault.blame and kind != "stale":
+            kind = _KIND_OF[fault.blame]
         if worst is None or _ORDER[kind] < _ORDER[worst]:
             worst = kind
     if worst == "stale":
