@@ -60,7 +60,8 @@ def test_check_prints_the_field_not_a_traceback(
 ) -> None:
     path = tmp_path / "pantau.yaml"  # type: ignore[operator]
     path.write_text(
-        "office: {name: X, isp: 'Telkom Indonesia'}\ntargets: [{name: dc, role: datacenter, kind: tcp, host: 127.0.0.1, port: 1}]\n"
+        "office: {name: X, isp: 'Telkom Indonesia'}\n"
+        "targets: [{name: dc, role: datacenter, kind: tcp, host: 127.0.0.1, port: 1}]\n"
     )
     assert main(["check", "-c", str(path)]) == 1
     err = capsys.readouterr().err

@@ -72,9 +72,8 @@ def render(office: Office, now: View, service_open: bool, *, full: bool = True) 
         tl = _labels(target=target, role=role, kind=kind)
         lines.append(f"pantau_probe_success{tl} {int(ok)}")
         for le in BUCKETS:
-            lines.append(
-                f"pantau_probe_duration_seconds_bucket{_labels(target=target, role=role, kind=kind, le=le)} 0"
-            )
+            bucket = _labels(target=target, role=role, kind=kind, le=le)
+            lines.append(f"pantau_probe_duration_seconds_bucket{bucket} 0")
         lines.append(f"pantau_probe_duration_seconds_count{tl} 0")
         lines.append(f"pantau_probe_duration_seconds_sum{tl} 0")
         state = "up" if ok else "down"

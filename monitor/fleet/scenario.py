@@ -93,7 +93,7 @@ def view(office: Office, faults: Sequence[Fault], t: float, interval: float = 15
     for index, fault in enumerate(faults):
         if not _hits(fault, index, office) or not _active(fault, index, office, t, interval):
             continue
-        kind = "isp" if fault.kind == "flap" else fault.kind
+        kind: str = "isp" if fault.kind == "flap" else fault.kind
         if fault.blame and kind != "stale":
             kind = _KIND_OF[fault.blame]
         if worst is None or _ORDER[kind] < _ORDER[worst]:
