@@ -338,6 +338,31 @@ def split_host_port(
     return _check_host(host), int(port_text)
 
 
+class FleetSettings(_Model):
+    """The central store that confirms a verdict (issue 15); optional."""
+
+    url: str
+    timeout: Duration = 2.0
+    every: Duration = 30.0
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                "must be the central store's base URL, e.g. https://pantau-pusat.example.go.id; "
+                f"got {value!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _timeout_shorter(self) -> FleetSettings:
+        if self.timeout >= self.every:
+            raise ValueError("timeout must be shorter than every (e.g. timeout: 2s, every: 30s)")
+        return self
+
+
 class Config(_Model):
     office: Office
     listen: str = "127.0.0.1:9470"
@@ -347,6 +372,7 @@ class Config(_Model):
     service_hours: ServiceHoursConfig = Field(default_factory=ServiceHoursConfig)
     targets: list[Target] = Field(min_length=1)
     report: ReportConfig | None = None
+    fleet: FleetSettings | None = None
 
     @field_validator("listen", mode="before")
     @classmethod

@@ -22,6 +22,7 @@ from monitor import probes
 from monitor.calendar import ServiceCalendar
 from monitor.clock import Clock
 from monitor.config import Config
+from monitor.fleet.confirm import Confirmation, confirm_verdict
 from monitor.ledger import Ledger
 from monitor.metrics import Metrics
 from monitor.outages import day_bounds, outage_rows
@@ -33,6 +34,7 @@ from monitor.web import make_app
 
 if TYPE_CHECKING:
     from monitor.report.job import ReportJob
+    from monitor.verdict import LinkVerdict
 
 log = logging.getLogger("pantau")
 # `*_created` series double every counter and histogram in the text format for nothing that
@@ -75,6 +77,7 @@ class Daemon:
         self.last: dict[str, ProbeResult] = {}
         self.ledger: Ledger | None = None
         self.tracker: LinkTracker | None = None
+        self.fleet: Confirmation | None = None  # the center's word on the current verdict
         self.scheduler: ProbeScheduler | None = None
         self._ctx: ProbeContext | None = None
         self._runner: web.AppRunner | None = None
@@ -141,6 +144,12 @@ class Daemon:
                 self._send_reports, "interval", seconds=60, id="_report", max_instances=1,
                 coalesce=True, next_run_time=self.clock.now(),  # the outbox is sent at start too
             )  # fmt: skip
+        if config.fleet is not None:
+            # Fleet confirmation (issue 15): its own job with a timeout, never in a probe's way.
+            self.scheduler.scheduler.add_job(
+                self._confirm_with_fleet, "interval", seconds=config.fleet.every, id="_fleet",
+                max_instances=1, coalesce=True, next_run_time=self.clock.now(),
+            )  # fmt: skip
         self.tracker.flush(self.clock.wall())  # sets pantau_in_service_hours at once
         self.scheduler.start()
         log.info(
@@ -192,6 +201,13 @@ class Daemon:
         if self.tracker is not None:
             self.tracker.flush(self.clock.wall())
 
+    async def _confirm_with_fleet(self) -> None:
+        fleet = self.config.fleet
+        if self.tracker is not None and fleet is not None:
+            self.fleet = await confirm_verdict(
+                self.tracker, fleet.url, self.config.office.isp, fleet.timeout, self.clock.wall()
+            )
+
     async def _housekeeping(self) -> None:
         self.clock.resync()
         if self.ledger is not None:
@@ -240,10 +256,18 @@ class Daemon:
                 "domain": verdict.domain if verdict else None,
                 "since": None if episode is None else episode.started_at,
                 "episode": None if episode is None else episode.kind,
+                "fleet": _fleet_of(self.fleet, verdict),
             },
             "in_service_hours": self.calendar.is_open(self.clock.now()),
             "targets": targets,
         }
+
+
+def _fleet_of(fleet: Confirmation | None, verdict: LinkVerdict | None) -> dict[str, Any] | None:
+    """The fleet's answer, if it is about the verdict now shown (issue 15)."""
+    if fleet is None or verdict is None or verdict.state != "down":
+        return None
+    return fleet.as_dict() if verdict.domain == fleet.domain else None
 
 
 def _bound_port(runner: web.AppRunner) -> int | None:

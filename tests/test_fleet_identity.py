@@ -88,3 +88,24 @@ def test_info_metric_carries_the_identity_once() -> None:
     assert [line for line in text.splitlines() if "telkom" in line] == [
         line for line in text.splitlines() if line.startswith("pantau_office_info{")
     ]
+
+
+@pytest.mark.parametrize(
+    ("fleet", "message"),
+    [
+        ({"url": "pantau-pusat:8428"}, r"fleet\.url: must be the central store's base URL"),
+        ({"url": "http://127.0.0.1:8428", "timeout": "30s"}, r"fleet: timeout must be shorter"),
+    ],
+)
+def test_fleet_section_mistakes_are_one_line(fleet: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        parse_config({"office": OFFICE, "targets": TARGETS, "fleet": fleet})
+    assert len(info.value.problems) == 1
+
+
+def test_fleet_section_is_optional_with_defaults() -> None:
+    assert parse_config({"office": OFFICE, "targets": TARGETS}).fleet is None
+    fleet = parse_config(
+        {"office": OFFICE, "targets": TARGETS, "fleet": {"url": "http://127.0.0.1:8428"}}
+    ).fleet
+    assert fleet is not None and (fleet.timeout, fleet.every) == (2.0, 30.0)
