@@ -256,8 +256,9 @@ class Daemon:
                 "domain": verdict.domain if verdict else None,
                 "since": None if episode is None else episode.started_at,
                 "episode": None if episode is None else episode.kind,
-                "fleet": _fleet_of(self.fleet, verdict),
-            },
+            }
+            # Only with a `fleet` section: the center's word on the verdict (issue 15).
+            | ({"fleet": _fleet_of(self.fleet, verdict)} if self.config.fleet else {}),
             "in_service_hours": self.calendar.is_open(self.clock.now()),
             "targets": targets,
         }
