@@ -11,7 +11,6 @@ shipped rules evaluated by vmalert (replay, so no test waits for the wall clock)
 
 from __future__ import annotations
 
-import itertools
 import random
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -121,30 +120,13 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Central]:
 def _firing(
     center: Central, alert: str, start: float, end: float
 ) -> list[tuple[dict, float, float]]:
-    """(labels, first firing, last active) per alert, seconds from EPOCH.
-
-    vmalert 1.79's replay writes alerts with `for` as pending at every step (it resets `for`
-    between replayed points), so `for` is applied here to the replayed series: firing once the
-    condition has held at every 15 s evaluation for `for`. The live vmalert applies it itself.
-    """
-    groups = yaml.safe_load((RULES / "national.yml").read_text())["groups"]
-    rule = next(r for g in groups for r in g["rules"] if r.get("alert") == alert)
-    hold = float(rule["for"].removesuffix("s"))
-    expr = f'ALERTS{{alertname="{alert}",alertstate=~"pending|firing"}}'
+    """(labels, first firing, last firing) per firing alert, in seconds from EPOCH."""
+    expr = f'ALERTS{{alertname="{alert}",alertstate="firing"}}'
     out = []
     for series in center.query_range(expr, EPOCH + start, EPOCH + end, 15):
+        labels = {k: v for k, v in series["metric"].items() if k not in ("__name__", "alertstate")}
         times = [float(t) - EPOCH for t, _ in series["values"]]
-        run_start, fired = times[0], None
-        for previous, t in itertools.pairwise(times):
-            if t - previous > 15:
-                run_start = t
-            if fired is None and t - run_start >= hold:
-                fired = t
-        if fired is not None:
-            labels = {
-                k: v for k, v in series["metric"].items() if k not in ("__name__", "alertstate")
-            }
-            out.append((labels, fired, times[-1]))
+        out.append((labels, times[0], times[-1]))
     return out
 
 

@@ -1,0 +1,173 @@
+"""`python -m monitor.fleet`: 514 offices feeding one central VictoriaMetrics, live.
+
+Starts the real central engines on 127.0.0.1 (VictoriaMetrics, vmalert with the shipped national
+rules, vmagent scraping every simulated office with its own `office` label and remote-writing),
+plays a scenario (local faults, flapping, stale offices, one ISP's regional fault, a central
+outage) and prints, every scrape interval, what the offices see and what the center concludes,
+with every alert vmalert sends. Ends with the central store's own figures (CPU, memory, disk,
+active series): the sizing in docs/fleet.md was measured this way.
+
+All offices here are SIMULATED: their /metrics pages carry Pantau's series names and labels
+(monitor.fleet.exporter), not a running daemon. A real Pantau behind a real vmagent is exercised
+by tests/test_fleet_backfill.py (network namespaces, root).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+from aiohttp import web
+
+from monitor.durations import parse_duration
+from monitor.fleet.exporter import make_app, monotonic_since, scrape_config
+from monitor.fleet.offices import build_offices
+from monitor.fleet.scenario import Fault, affected
+from monitor.fleet.stack import RULES, Central, Process, free_port, start
+
+
+def scenario(ids: list[str], seed: int = 15) -> list[Fault]:
+    """The default story, in seconds from start (each step a few minutes, to watch it live)."""
+    rng = random.Random(seed)
+    pick = rng.sample(ids, 30)
+    return [
+        Fault("local", 30, 600, offices=frozenset(pick[0:5])),  # a cut LAN cable, a dead router
+        Fault("flap", 0, 900, offices=frozenset(pick[5:8]), period=45),  # a flaky ISP link
+        Fault("stale", 90, 900, offices=frozenset(pick[8:18])),  # power cut: nothing sent
+        Fault("isp", 120, 300, isp="icon-plus", share=0.9),  # one ISP's regional fault
+        Fault("central", 360, 600, share=0.6),  # the data center for most of the country
+    ]
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _disk_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+async def run(args: argparse.Namespace) -> int:
+    offices = build_offices(args.offices)
+    faults = scenario([o.id for o in offices])
+    now = monotonic_since()
+    alerts: list[str] = []
+
+    seen: dict[str, str] = {}
+
+    async def notified(request: web.Request) -> web.Response:
+        # vmalert re-sends firing alerts at every evaluation: print changes only.
+        for alert in await request.json():
+            labels = alert.get("labels", {})
+            key = labels.get("alertname", "?") + "".join(
+                f" {k}={labels[k]}" for k in ("isp", "office") if k in labels
+            )
+            ends = datetime.fromisoformat(alert.get("endsAt", "9999-01-01T00:00:00Z"))
+            state = "resolved" if ends.timestamp() <= time.time() else "firing"
+            if seen.get(key) != state:
+                seen[key] = state
+                summary = " ".join(alert.get("annotations", {}).get("summary", "").split())
+                alerts.append(f"{state.upper()} {key}: {summary}")
+        return web.json_response({})
+
+    app = make_app(offices, lambda: faults, now)
+    app.router.add_post("/api/v2/alerts", notified)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+
+    workdir = Path(tempfile.mkdtemp(prefix="pantau-fleet-"))
+    (workdir / "scrape.yml").write_text(
+        yaml.safe_dump(scrape_config(offices, f"127.0.0.1:{port}", args.scrape))
+    )
+    central = Central(workdir).start()
+    processes: list[Process] = []
+    try:
+        agent_port, alert_port = free_port(), free_port()
+        processes.append(start("vmagent", [
+            "vmagent", f"-promscrape.config={workdir / 'scrape.yml'}",
+            f"-remoteWrite.url={central.url}/api/v1/write",
+            f"-remoteWrite.tmpDataPath={workdir / 'buffer'}", "-remoteWrite.flushInterval=1s",
+            f"-httpListenAddr=127.0.0.1:{agent_port}", "-loggerLevel=ERROR",
+        ], workdir, f"http://127.0.0.1:{agent_port}/health"))  # fmt: skip
+        processes.append(start("vmalert", [
+            "vmalert", f"-rule={RULES}/*.yml", f"-datasource.url={central.url}",
+            f"-remoteWrite.url={central.url}", f"-notifier.url=http://127.0.0.1:{port}",
+            "-evaluationInterval=15s", "-datasource.queryStep=30s",
+            f"-httpListenAddr=127.0.0.1:{alert_port}", "-loggerLevel=ERROR",
+        ], workdir, f"http://127.0.0.1:{alert_port}/health"))  # fmt: skip
+        print(
+            f"{len(offices)} offices: 0 real Pantau daemons, {len(offices)} SIMULATED "
+            f"(Pantau's series from monitor.fleet.exporter at http://127.0.0.1:{port}/office/<id>/metrics),"
+            f" scraped every {args.scrape} by one vmagent; center {central.url}; files {workdir}"
+        )
+        for fault in faults:
+            who = fault.isp or (f"{len(fault.offices)} offices" if fault.offices else "all")
+            print(f"  scenario: {fault.kind:<8} {who:<12} {fault.start:>4.0f}-{fault.end:.0f} s")
+        cpu0, t0 = _cpu_seconds(central.process.popen.pid), time.monotonic()  # type: ignore[union-attr]
+        step = parse_duration(args.scrape)
+        while now() < args.duration:
+            await asyncio.sleep(step)
+            truth = affected(offices, faults, now())
+            said = central.query("fleet:pantau_datacenter_down:ratio")
+            share = f"{float(said[0]['value'][1]):.0%}" if said else "-"
+            print(
+                f"t={now():4.0f}s offices {json.dumps(truth, sort_keys=True)}"
+                f"  center: data center down for {share}"
+            )
+            while alerts:
+                print("  ALERT " + alerts.pop(0))
+        pid = central.process.popen.pid  # type: ignore[union-attr]
+        elapsed = time.monotonic() - t0
+        cpu = (_cpu_seconds(pid) - cpu0) / elapsed
+        central.flush()
+        series = central.query('count({__name__=~".+"})')
+        samples = len(offices) and central.query(
+            'sum(count_over_time({__name__=~"pantau_.+"}[1m]))'
+        )
+        disk = _disk_bytes(workdir / "vmdata")
+        print(
+            f"central VictoriaMetrics over {elapsed:.0f} s: CPU {cpu:.1%} of one core, "
+            f"RSS {_rss_mb(pid):.0f} MB, {float(series[0]['value'][1]):.0f} active series, "
+            f"{float(samples[0]['value'][1]) / 60 if samples else 0:.0f} samples/s, "
+            f"data dir {disk / 1e6:.1f} MB"
+        )
+    finally:
+        for process in reversed(processes):
+            process.stop()
+        central.stop()
+        await runner.cleanup()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m monitor.fleet", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--duration", type=parse_duration, default=parse_duration("11m"))
+    parser.add_argument("--offices", type=int, default=514)
+    parser.add_argument("--scrape", default="15s", help="vmagent scrape interval")
+    args = parser.parse_args(argv)
+    return asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
