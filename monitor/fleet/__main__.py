@@ -166,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--offices", type=int, default=514)
     parser.add_argument("--scrape", default="15s", help="vmagent scrape interval")
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a line as it happens
     return asyncio.run(run(args))
 
 
