@@ -114,6 +114,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"{config.office.timezone}), {len(config.targets)} targets ({summary}), "
         f"listen {config.listen}"
     )
+    if config.web.config_file is not None:
+        from monitor.webconfig import describe, load_web_config
+
+        print(f"{config.web.config_file}: OK — {describe(load_web_config(config.web.config_file))}")
     return 0
 
 

@@ -338,6 +338,64 @@ def split_host_port(
     return _check_host(host), int(port_text)
 
 
+# Paths a status screen on the office LAN reads without credentials (issue 13's page and its
+# assets, and /healthz for load balancers); /metrics and /api/* always need them when users are set.
+DEFAULT_PUBLIC_PATHS = (
+    "/", "/status", "/status.json", "/status/events", "/status/static/*", "/healthz",
+)  # fmt: skip
+
+
+class WebSettings(_Model):
+    """`web:` the daemon's HTTP server: an exporter-toolkit web config file, public paths, and
+    how long a connection may idle or dribble (docs/reliability.md, "The web server")."""
+
+    config_file: Path | None = None
+    public_paths: tuple[str, ...] = DEFAULT_PUBLIC_PATHS
+    header_timeout: Duration = 10.0
+    idle_timeout: Duration = 75.0
+    write_timeout: Duration = 30.0
+    # Sockets are shared with the probes: a flood of connections must not starve them of file
+    # descriptors (a failed probe would be a false outage).
+    max_connections: int = Field(default=256, ge=1, le=10000)
+
+    @field_validator("header_timeout", "idle_timeout", "write_timeout")
+    @classmethod
+    def _timeouts(cls, value: float) -> float:
+        if not 0.05 <= value <= 3600:
+            raise ValueError(
+                f"must be between 50ms and 1h (e.g. 10s); got {format_duration(value)}"
+            )
+        return value
+
+    @field_validator("public_paths")
+    @classmethod
+    def _paths(cls, paths: tuple[str, ...]) -> tuple[str, ...]:
+        for path in paths:
+            bad_star = "*" in path and (not path.endswith("/*") or path.count("*") > 1)
+            if not path.startswith("/") or any(c.isspace() or c in "?#" for c in path) or bad_star:
+                raise ValueError(
+                    "each entry must be a path such as /status, or a prefix ending in /* such as "
+                    f"/status/static/*; got {path!r}"
+                )
+        return paths
+
+
+class StatusPage(_Model):
+    """The front-desk status page at `/` (issue 13): what a citizen in the waiting room reads."""
+
+    enabled: bool = True
+    language: Literal["id", "en"] = "id"
+    title: str | None = Field(default=None, min_length=1, max_length=120)
+    """The page's heading; default: the words list's title and the office name."""
+    notice: str | None = Field(default=None, min_length=1, max_length=300)
+    """A line the office writes, e.g. what citizens can still do while the service is down."""
+    show_targets: bool = False
+    """Show each target's name and state (off: a public page names no internal hosts)."""
+    kiosk: bool = False
+    """Kiosk layout (no mouse cursor) on every screen; per screen: `?kiosk=1`. Full screen is
+    the browser's part: `chromium --kiosk URL`."""
+
+
 class FleetSettings(_Model):
     """The central store that confirms a verdict (issue 15); optional."""
 
@@ -372,6 +430,8 @@ class Config(_Model):
     service_hours: ServiceHoursConfig = Field(default_factory=ServiceHoursConfig)
     targets: list[Target] = Field(min_length=1)
     report: ReportConfig | None = None
+    web: WebSettings = WebSettings()
+    status_page: StatusPage = StatusPage()
     fleet: FleetSettings | None = None
 
     @field_validator("listen", mode="before")

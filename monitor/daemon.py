@@ -20,17 +20,20 @@ from prometheus_client import CollectorRegistry
 
 from monitor import probes
 from monitor.calendar import ServiceCalendar
+from monitor.calendar.accounting import account_day, day_bounds, local_day, read_facts
 from monitor.clock import Clock
 from monitor.config import Config
 from monitor.fleet.confirm import Confirmation, confirm_verdict
 from monitor.ledger import Ledger
 from monitor.metrics import Metrics
-from monitor.outages import day_bounds, outage_rows
+from monitor.outages import outage_rows
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import ProbeResult
 from monitor.schedule import ProbeScheduler
+from monitor.status.web import add_status_page, board_for
 from monitor.tracker import LinkTracker
-from monitor.web import make_app
+from monitor.web import index, make_app
+from monitor.webfront import WebFront
 
 if TYPE_CHECKING:
     from monitor.report.job import ReportJob
@@ -83,6 +86,7 @@ class Daemon:
         self._runner: web.AppRunner | None = None
         self.report_job: ReportJob | None = None
         self.port: int | None = None
+        self.web_front: WebFront | None = None
 
     async def __aenter__(self) -> Daemon:
         await self.start()
@@ -114,11 +118,22 @@ class Daemon:
             self.report_job = ReportJob(config, self.ledger, self.calendar)
         self.tracker = LinkTracker(config, self.calendar, self.ledger, self.metrics, self._event)
         self.tracker.resume(self.clock.wall())
+        self.web_front = WebFront(config.web)  # ConfigError for a bad web config file
         app = make_app(self.metrics, self.status, self.healthy, self.outages)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        if config.status_page.enabled:
+            add_status_page(app, board_for(self))
+        else:
+            app.router.add_get("/", index)
+        self.web_front.install(app)
+        # The front's guard closes idle connections; aiohttp's own keep-alive timer (75 s by
+        # default) only backs it up, so it must not fire first.
+        keepalive = max(75.0, 2 * config.web.idle_timeout)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, keepalive_timeout=keepalive
+        )
         await self._runner.setup()
         host, port = config.listen_host_port
-        site = web.TCPSite(self._runner, host, port, reuse_address=True)
+        site = self.web_front.site(self._runner, host, port)
         try:
             await site.start()
         except OSError as exc:
@@ -153,8 +168,8 @@ class Daemon:
         self.tracker.flush(self.clock.wall())  # sets pantau_in_service_hours at once
         self.scheduler.start()
         log.info(
-            "pantau started: office %s, %d targets, listening on http://%s:%d/metrics",
-            config.office.name, len(config.targets), host, self.port,
+            "pantau started: office %s, %d targets, listening on %s://%s:%d/metrics",
+            config.office.name, len(config.targets), self.web_front.scheme, host, self.port,
         )  # fmt: skip
 
     async def stop(self) -> None:
@@ -224,7 +239,7 @@ class Daemon:
 
     def outages(self, first: date, last: date) -> dict[str, Any]:
         assert self.ledger is not None
-        start, end = day_bounds(first, last, self.config)
+        start, end = day_bounds(first, last, self.config.office.zone)
         return outage_rows(self.ledger, self.calendar, self.config, start, end, self.clock.wall())
 
     def status(self) -> dict[str, Any]:
@@ -261,7 +276,18 @@ class Daemon:
             | ({"fleet": _fleet_of(self.fleet, verdict)} if self.config.fleet else {}),
             "in_service_hours": self.calendar.is_open(self.clock.now()),
             "targets": targets,
+            "today": self.today(),
         }
+
+    def today(self) -> dict[str, Any] | None:
+        """Today's account of service time (monitor.calendar.accounting), JSON-ready."""
+        if self.ledger is None:
+            return None
+        now = self.clock.wall()
+        zone = self.config.office.zone
+        day = local_day(now, zone)
+        facts = read_facts(self.ledger, *day_bounds(day, day, zone))
+        return account_day(facts, self.calendar, zone, day, now).as_json()
 
 
 def _fleet_of(fleet: Confirmation | None, verdict: LinkVerdict | None) -> dict[str, Any] | None:

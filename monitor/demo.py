@@ -69,6 +69,7 @@ async def run_demo(duration: float | None, listen: str, db: str | None) -> int:
                     say(f"  {target.name:14} {target.role:10} {target.kind:4} {target.address}")
                 say(f"Metrics:  http://127.0.0.1:{daemon.port}/metrics")
                 say(f"Status:   http://127.0.0.1:{daemon.port}/api/status")
+                say(f"Screen:   http://127.0.0.1:{daemon.port}/  (the front-desk status page)")
                 say("Faults repeat every 2 minutes. " + ("Ctrl-C stops." if not duration else
                     f"Stopping after {duration:g}s."))  # fmt: skip
                 player = asyncio.create_task(play(network, on_step=announce))

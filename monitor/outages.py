@@ -1,6 +1,7 @@
 """The outage ledger as an office attaches it to a complaint: `pantau outages` and /api/outages.
 
-Both read through `outage_rows`, so the CLI and the API cannot disagree.
+Both read through `outage_rows`, so the CLI and the API cannot disagree; every second in it
+comes from the one accounting of service time (`monitor.calendar.accounting`).
 """
 
 from __future__ import annotations
@@ -8,13 +9,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
-from monitor.calendar import ServiceCalendar
+from monitor.calendar import ServiceCalendar, accounting
+from monitor.calendar.accounting import (
+    account_days,
+    clip,
+    episode_seconds,
+    local_day,
+    read_facts,
+    service_seconds,
+    unmonitored_spans,
+)
 from monitor.config import Config
 from monitor.ledger import Ledger
-from monitor.tracker import lost_service_seconds, service_seconds
 
 COLUMNS = (
     "kind", "start_local", "end_local", "duration_seconds", "lost_service_seconds", "domain",
@@ -23,11 +32,11 @@ COLUMNS = (
 
 
 def day_bounds(first: date, last: date, config: Config) -> tuple[float, float]:
-    """Unix times of local midnight at the start of `first` and the end of `last`."""
-    zone = config.office.zone
-    start = datetime.combine(first, time(0), zone)
-    end = datetime.combine(last + timedelta(days=1), time(0), zone)
-    return start.timestamp(), end.timestamp()
+    """Unix times of local midnight at the start of `first` and the end of `last`.
+
+    Kept for callers of the old place; the function lives in monitor.calendar.accounting.
+    """
+    return accounting.day_bounds(first, last, config.office.zone)
 
 
 def _local(ts: float | None, config: Config) -> str | None:
@@ -51,9 +60,15 @@ def _evidence_line(evidence: dict[str, Any]) -> str:
 def outage_rows(
     ledger: Ledger, calendar: ServiceCalendar, config: Config, start: float, end: float, now: float
 ) -> dict[str, Any]:
-    """Episodes and unmonitored gaps overlapping [start, end), as plain JSON-ready data."""
-    gaps = ledger.gaps(start - 86400 * 365, end + 86400 * 365)
-    spans = [(g.started_at, g.ended_at) for g in gaps]
+    """Episodes, unmonitored spans and the per-day account of [start, end), JSON-ready.
+
+    `start` and `end` are office-local midnights (`day_bounds`): the account is per day.
+    """
+    facts = read_facts(ledger, start, end)  # episodes and gaps overlapping the range
+    spans = unmonitored_spans(facts, now)
+    zone = config.office.zone
+    first, last = local_day(start, zone), local_day(end - 1, zone)
+    account = account_days(facts, calendar, zone, first, last, now)
     episodes = []
     for episode in ledger.episodes(start, end):
         ended = episode.end_or(now)
@@ -70,7 +85,8 @@ def outage_rows(
                 "open": episode.ended_at is None,
                 "duration_seconds": round(ended - episode.started_at, 3),
                 "lost_service_seconds": round(
-                    lost_service_seconds(calendar, episode, spans, now), 3
+                    sum(episode_seconds(calendar, episode, spans, start, end, now).values(), 0.0),
+                    3,
                 ),
                 "domain": episode.main_domain(now),
                 "domains": [
@@ -83,27 +99,26 @@ def outage_rows(
         )
     unmonitored = [
         {
-            "start": _iso_utc(g.started_at),
-            "end": _iso_utc(g.ended_at),
-            "start_local": _local(g.started_at, config),
-            "end_local": _local(g.ended_at, config),
-            "duration_seconds": round(g.ended_at - g.started_at, 3),
-            "service_seconds": round(
-                service_seconds(calendar, max(g.started_at, start), min(g.ended_at, end)), 3
-            ),
-            "reason": g.reason,
+            "start": _iso_utc(s),
+            "end": _iso_utc(e),
+            "start_local": _local(s, config),
+            "end_local": _local(e, config),
+            "duration_seconds": round(e - s, 3),
+            "service_seconds": round(service_seconds(calendar, s, e), 3),
+            "reason": reason,
         }
-        for g in gaps
-        if g.started_at < end and g.ended_at > start
+        for s, e, reason in clip(spans, start, min(end, now))
     ]
     return {
         "office": {"id": config.office.office_id, "name": config.office.name},
         "timezone": config.office.timezone,
         "from": _iso_utc(start),
         "to": _iso_utc(end),
+        "from_local": _local(start, config),
+        "to_local": _local(end, config),
         "outages": episodes,
         "unmonitored": unmonitored,
-    }
+    } | account.as_json()
 
 
 def render(data: dict[str, Any], fmt: str) -> str:
@@ -147,11 +162,26 @@ def render(data: dict[str, Any], fmt: str) -> str:
         writer.writerows(rows)
         return out.getvalue()
     header = (
-        f"{data['office']['name']} — outages {data['from']} .. {data['to']} ({data['timezone']})"
+        f"{data['office']['name']} — outages {data['from_local']} .. {data['to_local']}"
+        f" ({data['timezone']})"
     )
+    summary = _summary(data["total"])
     if not rows:
-        return f"{header}\nno outages, slow periods or unmonitored gaps\n"
+        return f"{header}\nno outages, slow periods or unmonitored gaps\n{summary}\n"
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in COLUMNS}
     lines = [header, "  ".join(c.ljust(widths[c]) for c in COLUMNS)]
     lines += ["  ".join(str(r[c]).ljust(widths[c]) for c in COLUMNS) for r in rows]
+    lines.append(summary)
     return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _summary(total: dict[str, Any]) -> str:
+    """The range's account in one line, seconds as whole numbers."""
+    availability = total["availability"]
+    shown = "n/a (nothing monitored)" if availability is None else f"{availability:.3%}"
+    return (
+        f"service seconds: scheduled {total['scheduled_seconds']:.0f}, lost"
+        f" {total['lost_seconds']:.0f}, slow {total['slow_seconds']:.0f}, unmonitored"
+        f" {total['unmonitored_seconds']:.0f}, not yet {total['not_yet_seconds']:.0f};"
+        f" availability {shown}"
+    )

@@ -93,6 +93,12 @@ class TargetState:
         self.state = new
         return transition
 
+    def confirming_run(self) -> tuple[float, int]:
+        """(time of the first probe, length) of the run of failures (down) or slow results
+        (slow) that holds the current state: the evidence an outage is back-dated to."""
+        run = self._fail if self.state == "down" else self._slow
+        return run.started_at, run.length
+
     def _next_state(self, verdict: Verdict) -> tuple[State | None, float]:
         limits, state = self.limits, self.state
         if self._fail.length >= limits.down_after and state != "down":

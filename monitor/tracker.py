@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.calendar import ServiceCalendar
+from monitor.calendar.accounting import service_seconds
 from monitor.config import Config
 from monitor.ledger import Episode, EpisodeKind, Ledger, Sample
 from monitor.metrics import DOMAINS, Metrics
@@ -30,17 +31,14 @@ def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def service_seconds(calendar: ServiceCalendar, start: float, end: float) -> float:
-    """Seconds of [start, end) inside the office's service hours."""
-    if end <= start:
-        return 0.0
-    return calendar.service_seconds(utc(start), utc(end))
-
-
 def lost_service_seconds(
     calendar: ServiceCalendar, episode: Episode, gaps: list[tuple[float, float]], now: float
 ) -> float:
-    """Service seconds of the episode, less any unmonitored gap inside it (never counted lost)."""
+    """Service seconds of the episode, less any unmonitored gap inside it (never counted lost).
+
+    Kept for older callers; the views read monitor.calendar.accounting, which also counts the
+    time before the first heartbeat and after a stale one as unmonitored.
+    """
     start, end = episode.started_at, episode.end_or(now)
     total = service_seconds(calendar, start, end)
     for gap_start, gap_end in gaps:
@@ -189,6 +187,7 @@ class LinkTracker:
         for state in self.targets.values():
             if state.state in ("down", "slow") and state.last is not None:
                 self._add_evidence(state, state.last)
+                self._backdate_evidence(state)
         self.ledger.save_episode(episode)
         self._set_active(episode, domain)
 
@@ -228,6 +227,16 @@ class LinkTracker:
         entry["message"] = result.message if not result.ok else f"{result.latency * 1000:.0f} ms"
         entry["last_at"] = result.started_at
         entry["count"] += 1
+
+    def _backdate_evidence(self, state: TargetState) -> None:
+        """Cite the first probe of the run that confirmed the state, not the confirming one:
+        the same instant the episode is back-dated to (a counter-party checks the two agree)."""
+        assert self.episode is not None
+        entry = self.episode.evidence.get("targets", {}).get(state.name)
+        first_at, length = state.confirming_run()
+        if entry is not None and length > 0:
+            entry["first_at"] = min(entry["first_at"], first_at)
+            entry["count"] = max(entry["count"], length)
 
     def _account(self, now: float) -> None:
         """Add service seconds since the last accounting to the open episode's domain counter."""

@@ -102,7 +102,8 @@ def _day(text: str | None) -> date | None:
 
 async def index(request: web.Request) -> web.Response:
     return web.Response(
-        text="Pantau: /metrics (Prometheus), /healthz, /api/status, /api/outages?from=&to=\n"
+        text="Pantau: / (status page), /metrics (Prometheus), /healthz, /api/status, "
+        "/api/outages?from=&to=\n"
     )
 
 
@@ -114,7 +115,7 @@ def make_app(
     app[STATUS] = status_fn
     app[HEALTHY] = healthy
     app[OUTAGES] = outages_fn
-    app.router.add_get("/", index)
+    app.router.add_get("/index.txt", index)  # `/` is the status page, or this when it is off
     app.router.add_get("/metrics", metrics_page)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/status", status)

@@ -83,8 +83,8 @@ async def test_mail_arrives_with_both_parts_and_inline_chart(tmp_path: Path) -> 
     assert sorted(mail.recipients) == ["it@dukcapil.example.go.id", "kepala@dukcapil.example.go.id"]
     message = mail.message()
     assert message["Subject"] == (
-        "[Pantau] Dispendukcapil Grobogan, Jumat, 27 November 2026: "
-        "layanan hilang 1 jam 25 menit dari 7 jam 30 menit (18,9%)"
+        "[Pantau] Dispendukcapil Grobogan, Jumat, 27 November 2026: ketersediaan 80,0%, "
+        "hilang 1 jam 25 menit dari 7 jam 5 menit terpantau; tidak terpantau 25 menit"
     )
     assert message["To"] == "kepala@dukcapil.example.go.id"
     assert message["Cc"] == "it@dukcapil.example.go.id"
@@ -93,11 +93,12 @@ async def test_mail_arrives_with_both_parts_and_inline_chart(tmp_path: Path) -> 
     text = message.get_body(("plain",))
     html = message.get_body(("html",))
     assert text is not None and html is not None
-    assert "1 jam 25 menit dari 7 jam 30 menit (18,9%)" in text.get_content()
+    assert "80,0% dari 7 jam 5 menit waktu layanan terpantau" in text.get_content()
     images = [p for p in message.walk() if p.get_content_type() == "image/png"]
     assert len(images) == 1
     png = images[0].get_content()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert images[0].get_content_disposition() == "inline"  # shown in the body, not a file
     cid = images[0]["Content-ID"].strip("<>")
     assert f'src="cid:{cid}"' in html.get_content()
     assert outbox_status(config) == [("2026-11-27", "sent", None)]
@@ -208,7 +209,7 @@ def test_cli_prints_and_sends(tmp_path: Path, capsys) -> None:  # type: ignore[n
     fill(ledger)
     ledger.close()
     assert main(["report", "daily", "-c", str(path), "--date", "2026-11-27"]) == 0
-    assert "1 jam 25 menit dari 7 jam 30 menit (18,9%)" in capsys.readouterr().out
+    assert "80,0% dari 7 jam 5 menit waktu layanan terpantau" in capsys.readouterr().out
     assert main(["report", "daily", "-c", str(path), "--date", "2026-11-27", "--format", "json",
                  "--language", "en"]) == 0  # fmt: skip
     assert '"lost_seconds": 5100.0' in capsys.readouterr().out

@@ -98,11 +98,16 @@ def test_indonesian_conventions(tmp_path: Path) -> None:
     r = report_of(tmp_path)
     text = render_text(r, "id")
     assert "Jumat, 27 November 2026" in text
-    assert "1 jam 25 menit dari 7 jam 30 menit (18,9%)" in text
-    assert "80,0%" in text
+    # One headline: availability over monitored time, the unmonitored time beside it.
+    assert "Ketersediaan pusat data selama jam layanan: 80,0% dari 7 jam 5 menit" in text
+    assert "1 jam 25 menit dari 7 jam 5 menit waktu layanan terpantau" in text
+    assert "Tidak terpantau: 25 menit" in text
     assert "Kesimpulan: Jaringan ISP terputus" in text
     subject = render_subject(r, "id")
-    assert subject.endswith("layanan hilang 1 jam 25 menit dari 7 jam 30 menit (18,9%)")
+    assert subject.endswith(
+        "ketersediaan 80,0%, hilang 1 jam 25 menit dari 7 jam 5 menit terpantau;"
+        " tidak terpantau 25 menit"
+    )
     f = Formatter("id")
     assert f.date(date(2026, 11, 30)) == "Senin, 30 November 2026"
     assert (f.percent(0.18888), f.number(1234.5, 1)) == ("18,9%", "1.234,5")
@@ -116,7 +121,7 @@ def test_english_renders(tmp_path: Path) -> None:
     r = report_of(tmp_path)
     text = render_text(r, "en")
     assert "Friday, 27 November 2026" in text
-    assert "1 h 25 min of 7 h 30 min (18.9%)" in text
+    assert "80.0% of 7 h 5 min of monitored service time" in text
     assert "Dear Telkom," in text
     html = render_html(r, "en", "chart@x")
     assert 'lang="en"' in html and 'src="cid:chart@x"' in html
@@ -173,6 +178,15 @@ def test_daemon_stopped_since_heartbeat_is_unmonitored(tmp_path: Path) -> None:
     r = build_report(data, calendar, config, day, at(30, "17:00"))
     assert r.unmonitored_seconds == 3 * 3600  # 13:00-16:00 after the last heartbeat
     assert r.availability == 1.0  # of the monitored 4 h 30 min, nothing was lost
+
+
+def test_no_heartbeat_at_all_is_unmonitored_never_available(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    calendar = ServiceCalendar(config.service_hours, config.office.zone)
+    r = build_report(LedgerData((), (), ()), calendar, config, date(2026, 11, 30), at(30, "17:00"))
+    assert (r.unmonitored_seconds, r.availability) == (r.scheduled_seconds, None)
+    assert r.mostly_unmonitored and r.watched_nothing
+    assert "Tidak terpantau" in render_subject(r, "id")
 
 
 def test_time_before_the_office_was_first_monitored_is_unmonitored(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ def add_report_commands(
     p = commands.add_parser(
         "range", parents=[with_config, span], help="per-day lost service time over a date range"
     )
-    p.add_argument("--format", choices=("csv", "html"), default="csv")
+    p.add_argument("--format", choices=("csv", "html", "json"), default="csv")
     p.add_argument("--language", choices=("id", "en"), default=None)
     p.set_defaults(func=cmd_range)
 
@@ -60,7 +60,13 @@ def _language(args: argparse.Namespace, config: Config) -> Language:
 
 def cmd_daily(args: argparse.Namespace) -> int:
     config = _config(args)
-    day = args.date or _today(config)
+    today = _today(config)
+    day = args.date or today
+    if day > today:
+        raise UsageError(
+            f"--date {day}: that day has not come yet (today is {today} in"
+            f" {config.office.timezone}); ask for today or an earlier day"
+        )
     ledger = _ledger(config)
     calendar = ServiceCalendar(config.service_hours, config.office.zone)
     try:
@@ -125,7 +131,12 @@ def cmd_range(args: argparse.Namespace) -> int:
         raise UsageError("--to must not be before --from")
     if (last - first).days > 366:
         raise UsageError("--from .. --to spans more than a year; ask for at most 366 days")
-    from monitor.report.range import range_rows, render_range_csv, render_range_html
+    from monitor.report.range import (
+        range_rows,
+        render_range_csv,
+        render_range_html,
+        render_range_json,
+    )
 
     ledger = _ledger(config)
     try:
@@ -135,6 +146,8 @@ def cmd_range(args: argparse.Namespace) -> int:
         ledger.close()
     if args.format == "csv":
         print(render_range_csv(rows), end="")
+    elif args.format == "json":
+        print(render_range_json(rows, config, first, last), end="")
     else:
         print(render_range_html(rows, config, first, last, _language(args, config)), end="")
     return 0

@@ -16,9 +16,9 @@ from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 
 from monitor.calendar import ServiceCalendar
+from monitor.calendar.accounting import day_bounds
 from monitor.config import Config, ConfigError
 from monitor.ledger import Ledger
-from monitor.outages import day_bounds
 from monitor.report.chart import render_chart
 from monitor.report.config import MissingSecret, ReportConfig
 from monitor.report.mail import build_message, message_id, recipients, send_with_retries
@@ -128,6 +128,12 @@ class ReportJob:
             if back and not self._watched(day):
                 continue  # Pantau was not running that day (e.g. the day before installing)
             report = self.report(day, now)
+            if report.watched_nothing:
+                # Pantau first ran after this day's service hours (e.g. installed after closing
+                # time): it can say nothing true about the day, so it says nothing.
+                self.outbox.skip(day, now, "not monitored: Pantau started after service hours")
+                log.info("report %s: Pantau started after the day's service hours, no mail", day)
+                continue
             if not report.worth_sending:
                 self.outbox.skip(day, now, f"closed ({report.day_note or 'no service'}), no outage")
                 log.info("report %s: office closed and nothing happened, no mail", day)
@@ -139,7 +145,7 @@ class ReportJob:
         return queued
 
     def _watched(self, day: date) -> bool:
-        start, end = day_bounds(day, day, self.config)
+        start, end = day_bounds(day, day, self.config.office.zone)
         return bool(self.ledger.samples(start, end, role="datacenter")) or bool(
             self.ledger.episodes(start, end)
         )

@@ -49,7 +49,12 @@ def build_message(
         html_part = message.get_payload()[1]  # type: ignore[index]
         assert isinstance(html_part, EmailMessage)
         html_part.add_related(
-            chart_png, maintype="image", subtype="png", cid=f"<{cid}>", filename="pantau.png"
+            chart_png,
+            maintype="image",
+            subtype="png",
+            cid=f"<{cid}>",
+            disposition="inline",  # a picture in the body, referenced by cid:, not a file
+            filename="pantau.png",
         )
     return message
 

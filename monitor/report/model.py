@@ -1,28 +1,40 @@
 """The daily report as data: one pure function from ledger rows, calendar, config, day and `now`.
 
-Everything a template or the chart shows is computed here, in seconds, from the same
-definitions the daemon uses (`monitor.tracker`): lost service time is an outage intersected with
-service hours, less unmonitored time, which is never counted as up or as lost.
+Every second a template or the chart shows comes from the one accounting of service time
+(`monitor.calendar.accounting`): lost service time is an outage intersected with service hours,
+less unmonitored time, which is never counted as up or as lost. The conclusion comes from
+`monitor.report.conclusion`, over the same incidents the table lists.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from monitor.calendar import ServiceCalendar
+from monitor.calendar.accounting import (
+    Account,
+    DayAccount,
+    Facts,
+    Span,
+    account_day,
+    account_days,
+    clip,
+    day_bounds,
+    episode_seconds,
+    service_seconds,
+    unmonitored_spans,
+)
 from monitor.config import Config
 from monitor.ledger import Episode, Gap, Ledger, Sample
-from monitor.outages import day_bounds
+from monitor.report.conclusion import Conclusion, conclude, normal_hops
 from monitor.report.config import Escalation
-from monitor.tracker import lost_service_seconds, service_seconds
 
 TREND_DAYS = (7, 30)
 LOOKBACK_DAYS = 120  # far enough back to find 30 service days across Lebaran and year end
-STALE_HEARTBEAT = 120.0  # a heartbeat older than this (daemon stopped) starts unmonitored time
 TICKET_DOMAINS = ("isp", "datacenter")
 
 
@@ -38,6 +50,11 @@ class LedgerData:
     """The ledger's heartbeat: time after it (daemon not running now) is unmonitored."""
     first_seen: float | None = None
     """The first heartbeat ever: time before it is unmonitored."""
+
+    @property
+    def facts(self) -> Facts:
+        """What the accounting reads."""
+        return Facts(self.episodes, self.gaps, self.first_seen, self.last_seen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,39 +97,10 @@ class Unmonitored:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class DayTotals:
-    date: date
-    scheduled_seconds: float
-    lost_seconds: float
-    slow_seconds: float
-    unmonitored_seconds: float
-    lost_by_domain: dict[str, float] = field(default_factory=dict)
-    outages: int = 0
-    note: str | None = None
-
-    @property
-    def lost_ratio(self) -> float | None:
-        return self.lost_seconds / self.scheduled_seconds if self.scheduled_seconds else None
-
-
-@dataclass(frozen=True, slots=True)
-class Totals:
-    """A run of days (trend or month so far)."""
-
-    days: tuple[DayTotals, ...]
-    scheduled_seconds: float
-    lost_seconds: float
-    slow_seconds: float
-    unmonitored_seconds: float
-
-    @property
-    def lost_ratio(self) -> float | None:
-        return self.lost_seconds / self.scheduled_seconds if self.scheduled_seconds else None
-
-    @property
-    def service_days(self) -> int:
-        return sum(1 for d in self.days if d.scheduled_seconds > 0)
+DayTotals = DayAccount
+"""Older name of one day's account (the account lives in monitor.calendar.accounting)."""
+Totals = Account
+"""Older name of a run of days' account."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +146,8 @@ class Ticket:
     incidents: tuple[Incident, ...]
     total_seconds: float
     service_seconds: float
+    normal: tuple[str, ...] = ()
+    """Hops before `domain` that no incident of the day names: the ticket may call them normal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,31 +190,64 @@ class DailyReport:
     availability: float | None
     """Share of monitored service seconds without an outage; None when nothing was monitored."""
     verdict_kind: str
-    """"outage", "slow", "normal" or "unmonitored"."""
+    """"outage", "slow", "normal", "unmonitored" or "closed" (the conclusion's kind)."""
     verdict_domain: str | None
     incidents: tuple[Incident, ...]
     quality: Quality
-    trends: tuple[Totals, ...]
-    month: Totals
+    trends: tuple[Account, ...]
+    month: Account
     tickets: tuple[Ticket, ...]
     worth_sending: bool
     """False on a closed day without an outage: no mail is sent."""
     timeline: Timeline = field(repr=False)
+    account: DayAccount | None = None
+    """The day's account: every number above comes from it."""
+    conclusion: Conclusion | None = None
+    first_seen: float | None = None
+    """The first heartbeat ever (None: Pantau never knew the link state)."""
 
     @property
     def lost_ratio(self) -> float | None:
-        return self.lost_seconds / self.scheduled_seconds if self.scheduled_seconds else None
+        """Lost over monitored service time (1 - availability), the headline's share."""
+        return None if self.availability is None else 1.0 - self.availability
+
+    @property
+    def not_yet_seconds(self) -> float:
+        return self.scheduled_seconds - self.elapsed_seconds
+
+    @property
+    def monitored_seconds(self) -> float:
+        return max(self.elapsed_seconds - self.unmonitored_seconds, 0.0)
+
+    @property
+    def mostly_unmonitored(self) -> bool:
+        """The headline and subject say "not monitored" instead of a share."""
+        return self.account is not None and self.account.mostly_unmonitored
+
+    @property
+    def watched_nothing(self) -> bool:
+        """Pantau first ran after the day's service hours: nothing to tell (no mail is sent)."""
+        if not self.complete or not self.is_service_day:
+            return False
+        if self.monitored_seconds > 0 or self.incidents:
+            return False
+        last_close = max(end for _, end in self.service_hours).timestamp()
+        return self.first_seen is None or self.first_seen >= last_close
 
     def as_json(self) -> dict[str, Any]:
         """Plain JSON-ready data (without the chart's sample points)."""
         return _plain({k: getattr(self, k) for k in self.__slots__ if k != "timeline"}) | {
-            "lost_ratio": self.lost_ratio
+            "lost_ratio": self.lost_ratio,
+            "not_yet_seconds": self.not_yet_seconds,
+            "monitored_seconds": self.monitored_seconds,
         }
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, DayAccount | Account):
+        return value.as_json()
     if hasattr(value, "__slots__") and hasattr(value, "__dataclass_fields__"):
         return {k: _plain(getattr(value, k)) for k in value.__dataclass_fields__}
     if isinstance(value, dict):
@@ -250,13 +273,13 @@ def window(calendar: ServiceCalendar, config: Config, day: date) -> tuple[float,
     """The span of ledger time a report of `day` reads: its trend and its month."""
     days = trend_days(calendar, day)
     first = min([day.replace(day=1), *days])
-    return day_bounds(first, day, config)
+    return day_bounds(first, day, config.office.zone)
 
 
 def collect(ledger: Ledger, calendar: ServiceCalendar, config: Config, day: date) -> LedgerData:
     """Read everything `build_report` needs for `day` from the ledger."""
     start, end = window(calendar, config, day)
-    day_start, day_end = day_bounds(day, day, config)
+    day_start, day_end = day_bounds(day, day, config.office.zone)
     return LedgerData(
         episodes=tuple(ledger.episodes(start, end)),
         gaps=tuple(ledger.gaps(start, end)),
@@ -267,82 +290,6 @@ def collect(ledger: Ledger, calendar: ServiceCalendar, config: Config, day: date
 
 
 # --- the pure part ------------------------------------------------------------------------
-def _gap_spans(data: LedgerData, now: float) -> list[tuple[float, float, str]]:
-    spans = [(g.started_at, g.ended_at, g.reason) for g in data.gaps]
-    if data.first_seen is not None:
-        # Before the office was first monitored nothing is known: not up, not lost.
-        spans.append((0.0, data.first_seen, "not monitored yet"))
-    if data.last_seen is not None and now - data.last_seen > STALE_HEARTBEAT:
-        spans.append((data.last_seen, now, "daemon not running"))
-    return spans
-
-
-def _lost(
-    calendar: ServiceCalendar, start: float, end: float, gaps: Sequence[tuple[float, float]]
-) -> float:
-    """Service seconds in [start, end) less unmonitored ones, by the tracker's own rule."""
-    if end <= start:
-        return 0.0
-    return lost_service_seconds(calendar, Episode(0, "outage", start, end, []), list(gaps), end)
-
-
-def _domain_seconds(
-    calendar: ServiceCalendar,
-    episodes: Iterable[Episode],
-    kind: str,
-    start: float,
-    end: float,
-    gaps: Sequence[tuple[float, float]],
-    now: float,
-) -> dict[str, float]:
-    by_domain: dict[str, float] = {}
-    for episode in episodes:
-        if episode.kind != kind:
-            continue
-        for s, e, domain in episode.domain_spans(now):
-            seconds = _lost(calendar, max(s, start), min(e, end), gaps)
-            if seconds > 0:
-                by_domain[domain] = by_domain.get(domain, 0.0) + seconds
-    return by_domain
-
-
-def day_totals(
-    calendar: ServiceCalendar,
-    config: Config,
-    data: LedgerData,
-    d: date,
-    gaps: Sequence[tuple[float, float]],
-    now: float,
-) -> DayTotals:
-    start, end = day_bounds(d, d, config)
-    end_known = min(end, now)
-    episodes = [e for e in data.episodes if e.started_at < end and e.end_or(now) > start]
-    lost = _domain_seconds(calendar, episodes, "outage", start, end_known, gaps, now)
-    slow = _domain_seconds(calendar, episodes, "slow", start, end_known, gaps, now)
-    unmonitored = sum(service_seconds(calendar, max(s, start), min(e, end_known)) for s, e in gaps)
-    service_day = calendar.day(d)
-    return DayTotals(
-        d,
-        service_day.scheduled_seconds,
-        sum(lost.values()),
-        sum(slow.values()),
-        unmonitored,
-        lost,
-        sum(1 for e in episodes if e.kind == "outage"),
-        service_day.reason,
-    )
-
-
-def _totals(days: Sequence[DayTotals]) -> Totals:
-    return Totals(
-        tuple(days),
-        sum(d.scheduled_seconds for d in days),
-        sum(d.lost_seconds for d in days),
-        sum(d.slow_seconds for d in days),
-        sum(d.unmonitored_seconds for d in days),
-    )
-
-
 def _percentile(values: Sequence[float], q: float) -> float | None:
     """Nearest-rank percentile of sorted `values` (the value a share q of probes stayed under)."""
     if not values:
@@ -376,7 +323,8 @@ def _quality(service: Sequence[tuple[float, float]], samples: Sequence[Sample], 
 
 def _evidence(episode: Episode, tz: Any) -> tuple[Evidence, ...]:
     def local(ts: Any) -> datetime | None:
-        return datetime.fromtimestamp(ts, tz) if isinstance(ts, int | float) else None
+        # 0 or absent: a ledger written before the first probe's time was kept
+        return datetime.fromtimestamp(ts, tz) if isinstance(ts, int | float) and ts > 0 else None
 
     entries = sorted(
         episode.evidence.get("targets", {}).items(), key=lambda kv: kv[1].get("first_at") or 0
@@ -400,7 +348,7 @@ def _incident(
     episode: Episode,
     start: float,
     end: float,
-    gaps: Sequence[tuple[float, float]],
+    unmonitored: Sequence[Span],
     now: float,
     tz: Any,
 ) -> Incident:
@@ -419,7 +367,9 @@ def _incident(
         starts_earlier=episode.started_at < start,
         ends_later=episode.ended_at is None or episode.ended_at > end,
         duration_seconds=ended - episode.started_at,
-        service_seconds=_lost(calendar, max(episode.started_at, start), min(ended, end), gaps),
+        service_seconds=sum(
+            episode_seconds(calendar, episode, unmonitored, start, end, now).values(), 0.0
+        ),
         domain=episode.main_domain(now),
         domains=tuple(domains),
         first_hop=first_hop,
@@ -447,6 +397,7 @@ def _tickets(
                 incidents=mine,
                 total_seconds=sum(i.duration_seconds for i in mine),
                 service_seconds=sum(i.service_seconds for i in mine),
+                normal=normal_hops(domain, incidents),
             )
         )
     return tuple(tickets)
@@ -463,48 +414,33 @@ def build_report(
     """The report of local date `day` as known at `now` (unix seconds). Pure: no I/O, no clock."""
     tz = config.office.zone
     escalation = escalation or (config.report.escalation if config.report else Escalation())
-    start, end = day_bounds(day, day, config)
+    start, end = day_bounds(day, day, tz)
     end_known = min(end, now)
     service_day = calendar.day(day)
-    gap_rows = _gap_spans(data, now)
-    gaps = [(s, e) for s, e, _ in gap_rows]
-
-    totals = day_totals(calendar, config, data, day, gaps, now)
+    facts = data.facts
+    spans = unmonitored_spans(facts, now)
+    account = account_day(facts, calendar, tz, day, now, spans)
     episodes = [e for e in data.episodes if e.started_at < end and e.end_or(now) > start]
-    lost_by = _domain_seconds(calendar, episodes, "outage", start, end_known, gaps, now)
-    slow_by = _domain_seconds(calendar, episodes, "slow", start, end_known, gaps, now)
-    incidents = tuple(_incident(calendar, e, start, end_known, gaps, now, tz) for e in episodes)
-
+    incidents = tuple(_incident(calendar, e, start, end_known, spans, now, tz) for e in episodes)
+    day_spans = clip(spans, start, end_known)
     unmonitored = tuple(
         Unmonitored(
-            datetime.fromtimestamp(max(s, start), tz),
-            datetime.fromtimestamp(min(e, end_known), tz),
-            service_seconds(calendar, max(s, start), min(e, end_known)),
+            datetime.fromtimestamp(s, tz),
+            datetime.fromtimestamp(e, tz),
+            service_seconds(calendar, s, e),
             reason,
         )
-        for s, e, reason in sorted(gap_rows)
-        if s < end_known and e > start
+        for s, e, reason in day_spans
     )
-    elapsed = service_seconds(calendar, start, end_known)
-    monitored = elapsed - totals.unmonitored_seconds
-    availability = (monitored - totals.lost_seconds) / monitored if monitored > 0 else None
-
-    if lost_by:
-        verdict_kind, verdict_domain = "outage", max(lost_by, key=lambda d: lost_by[d])
-    elif slow_by:
-        verdict_kind, verdict_domain = "slow", max(slow_by, key=lambda d: slow_by[d])
-    elif elapsed > 0 and monitored <= 0:
-        verdict_kind, verdict_domain = "unmonitored", None
-    else:
-        verdict_kind, verdict_domain = "normal", None
+    conclusion = conclude(account, incidents)
 
     trend_list = trend_days(calendar, day)
-    per_day = {d: day_totals(calendar, config, data, d, gaps, now) for d in trend_list}
-    per_day[day] = totals
-    trends = tuple(_totals([per_day[d] for d in trend_list[-n:]]) for n in TREND_DAYS)
+    per_day = {d: account_day(facts, calendar, tz, d, now, spans) for d in trend_list}
+    per_day[day] = account
+    trends = tuple(Account.of([per_day[d] for d in trend_list[-n:]]) for n in TREND_DAYS)
     month_days = [day.replace(day=1) + timedelta(days=i) for i in range(day.day)]
-    month = _totals(
-        [per_day.get(d) or day_totals(calendar, config, data, d, gaps, now) for d in month_days]
+    month = Account.of(
+        per_day.get(d) or account_day(facts, calendar, tz, d, now, spans) for d in month_days
     )
 
     last_close = max((e.timestamp() for _, e in service_day.intervals), default=start)
@@ -518,9 +454,7 @@ def build_report(
             for s, e, domain in ep.domain_spans(now)
             if min(e, end_known) > max(s, start)
         ),
-        unmonitored=tuple(
-            (max(s, start), min(e, end_known)) for s, e in gaps if s < end_known and e > start
-        ),
+        unmonitored=tuple((s, e) for s, e, _ in day_spans),
         latency=tuple((s.at, s.latency, s.ok) for s in data.samples if start <= s.at < end),
     )
     return DailyReport(
@@ -534,17 +468,17 @@ def build_report(
         is_service_day=service_day.is_service_day,
         day_note=service_day.reason,
         service_hours=service_day.intervals,
-        scheduled_seconds=service_day.scheduled_seconds,
-        elapsed_seconds=elapsed,
-        lost_seconds=totals.lost_seconds,
-        lost_by_domain=lost_by,
-        slow_seconds=totals.slow_seconds,
-        slow_by_domain=slow_by,
-        unmonitored_seconds=totals.unmonitored_seconds,
+        scheduled_seconds=account.scheduled_seconds,
+        elapsed_seconds=account.elapsed_seconds,
+        lost_seconds=account.lost_seconds,
+        lost_by_domain=account.lost_by_domain,
+        slow_seconds=account.slow_seconds,
+        slow_by_domain=account.slow_by_domain,
+        unmonitored_seconds=account.unmonitored_seconds,
         unmonitored=unmonitored,
-        availability=availability,
-        verdict_kind=verdict_kind,
-        verdict_domain=verdict_domain,
+        availability=account.availability,
+        verdict_kind=conclusion.kind,
+        verdict_domain=conclusion.domain,
         incidents=incidents,
         quality=_quality(timeline.service, data.samples, tz),
         trends=trends,
@@ -552,13 +486,14 @@ def build_report(
         tickets=_tickets(config, escalation, incidents),
         worth_sending=service_day.is_service_day or any(e.kind == "outage" for e in episodes),
         timeline=timeline,
+        account=account,
+        conclusion=conclusion,
+        first_seen=data.first_seen,
     )
 
 
 def range_totals(
     data: LedgerData, calendar: ServiceCalendar, config: Config, first: date, last: date, now: float
-) -> Totals:
-    """Per-day totals of every date in [first, last] (closed days included, with 0 scheduled)."""
-    gaps = [(s, e) for s, e, _ in _gap_spans(data, now)]
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    return _totals([day_totals(calendar, config, data, d, gaps, now) for d in days])
+) -> Account:
+    """Per-day accounts of every date in [first, last] (closed days included, with 0 scheduled)."""
+    return account_days(data.facts, calendar, config.office.zone, first, last, now)

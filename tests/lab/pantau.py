@@ -164,7 +164,9 @@ class Pantau:
                 row["started_at"] = exact[row["id"]].started_at
                 row["ended_at"] = exact[row["id"]].ended_at
                 row["domain_times"] = exact[row["id"]].domains
-            for row, gap in zip(data["unmonitored"], ledger.gaps(start, end), strict=False):
+            # Before the first heartbeat is unmonitored too; the ledger's gaps are the rest.
+            gap_rows = [r for r in data["unmonitored"] if r["reason"] != "not_monitored_yet"]
+            for row, gap in zip(gap_rows, ledger.gaps(start, end), strict=False):
                 row["started_at"], row["ended_at"] = gap.started_at, gap.ended_at
             return data
         finally:
