@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -84,7 +85,7 @@ async def run(args: argparse.Namespace) -> int:
             if seen.get(key) != state:
                 seen[key] = state
                 summary = " ".join(alert.get("annotations", {}).get("summary", "").split())
-                alerts.append(f"{state.upper()} {key}: {summary}")
+                alerts.append(f"t={now():4.0f}s {state.upper()} {key}: {summary}")
         return web.json_response({})
 
     app = make_app(offices, lambda: faults, now)
@@ -111,7 +112,7 @@ async def run(args: argparse.Namespace) -> int:
         processes.append(start("vmalert", [
             "vmalert", f"-rule={RULES}/*.yml", f"-datasource.url={central.url}",
             f"-remoteWrite.url={central.url}", f"-notifier.url=http://127.0.0.1:{port}",
-            "-evaluationInterval=15s", "-datasource.queryStep=30s",
+            "-evaluationInterval=15s", "-datasource.queryStep=30s", "-remoteWrite.flushInterval=1s",
             f"-httpListenAddr=127.0.0.1:{alert_port}", "-loggerLevel=ERROR",
         ], workdir, f"http://127.0.0.1:{alert_port}/health"))  # fmt: skip
         print(
@@ -155,6 +156,8 @@ async def run(args: argparse.Namespace) -> int:
             process.stop()
         central.stop()
         await runner.cleanup()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
@@ -165,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=parse_duration, default=parse_duration("11m"))
     parser.add_argument("--offices", type=int, default=514)
     parser.add_argument("--scrape", default="15s", help="vmagent scrape interval")
+    parser.add_argument("--keep", action="store_true", help="keep the data directory")
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a line as it happens
     return asyncio.run(run(args))
