@@ -7,9 +7,11 @@ outage) and prints, every scrape interval, what the offices see and what the cen
 with every alert vmalert sends. Ends with the central store's own figures (CPU, memory, disk,
 active series): the sizing in docs/fleet.md was measured this way.
 
-All offices here are SIMULATED: their /metrics pages carry Pantau's series names and labels
-(monitor.fleet.exporter), not a running daemon. A real Pantau behind a real vmagent is exercised
-by tests/test_fleet_backfill.py (network namespaces, root).
+Offices are SIMULATED unless `--real N` (root): then N of the 514 are REAL Pantau daemons
+(monitor.fleet.real), each in its own network namespace with its own vmagent and WAN link (a
+veth pair) to the center's namespace, on different ISPs; the scenario switches their simulated
+servers, their own probes reach the verdict, and real-1's WAN is cut from 200 s to 260 s (it goes
+stale, then its vmagent backfills). The first line says which offices are which.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from aiohttp import web
 
 from monitor.durations import parse_duration
 from monitor.fleet.exporter import make_app, monotonic_since, scrape_config
+from monitor.fleet.netns import Wan
 from monitor.fleet.offices import build_offices
 from monitor.fleet.scenario import Fault, affected
 from monitor.fleet.stack import RULES, Central, Process, free_port, start
@@ -65,8 +68,8 @@ def _disk_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-async def run(args: argparse.Namespace) -> int:
-    offices = build_offices(args.offices)
+async def run(args: argparse.Namespace, wan: Wan | None = None) -> int:
+    offices = build_offices(args.offices - args.real)
     faults = scenario([o.id for o in offices])
     now = monotonic_since()
     alerts: list[str] = []
@@ -99,9 +102,12 @@ async def run(args: argparse.Namespace) -> int:
     (workdir / "scrape.yml").write_text(
         yaml.safe_dump(scrape_config(offices, f"127.0.0.1:{port}", args.scrape))
     )
-    central = Central(workdir).start()
+    central = Central(workdir, listen="0.0.0.0" if wan else "127.0.0.1").start()
     processes: list[Process] = []
+    started = time.time()
     try:
+        if wan is not None:
+            processes += start_real_offices(args, wan, central, workdir, started, len(offices))
         agent_port, alert_port = free_port(), free_port()
         processes.append(start("vmagent", [
             "vmagent", f"-promscrape.config={workdir / 'scrape.yml'}",
@@ -116,7 +122,14 @@ async def run(args: argparse.Namespace) -> int:
             f"-httpListenAddr=127.0.0.1:{alert_port}", "-loggerLevel=ERROR",
         ], workdir, f"http://127.0.0.1:{alert_port}/health"))  # fmt: skip
         print(
-            f"{len(offices)} offices: 0 real Pantau daemons, {len(offices)} SIMULATED "
+            f"{len(offices) + args.real} offices: {args.real} REAL Pantau daemons"
+            + (
+                f" (real-1..real-{args.real}, each in its own network namespace with its own"
+                " vmagent and WAN link, ISPs " + ", ".join(REAL_ISPS[: args.real]) + ")"
+                if args.real
+                else ""
+            )
+            + f", {len(offices)} SIMULATED "
             f"(Pantau's series from monitor.fleet.exporter at http://127.0.0.1:{port}/office/<id>/metrics),"
             f" scraped every {args.scrape} by one vmagent; center {central.url}; files {workdir}"
         )
@@ -125,8 +138,13 @@ async def run(args: argparse.Namespace) -> int:
             print(f"  scenario: {fault.kind:<8} {who:<12} {fault.start:>4.0f}-{fault.end:.0f} s")
         cpu0, t0 = _cpu_seconds(central.process.popen.pid), time.monotonic()  # type: ignore[union-attr]
         step = parse_duration(args.scrape)
+        cut = False
         while now() < args.duration:
             await asyncio.sleep(step)
+            if wan is not None and (WAN_CUT[0] <= now() < WAN_CUT[1]) != cut:
+                cut = not cut
+                wan.cut(1, cut)
+                print(f"t={now():4.0f}s real-1's WAN {'CUT' if cut else 'restored'}")
             truth = affected(offices, faults, now())
             said = central.query("fleet:pantau_datacenter_down:ratio")
             share = f"{float(said[0]['value'][1]):.0%}" if said else "-"
@@ -161,6 +179,39 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
+REAL_ISPS = ("telkom", "lintasarta", "icon-plus", "indosat", "xl", "biznet")
+WAN_CUT = (200.0, 260.0)  # real-1's WAN is cut: it goes stale, then its vmagent backfills
+
+
+def start_real_offices(
+    args: argparse.Namespace, wan: Wan, central: Central, workdir: Path, started: float, sims: int
+) -> list[Process]:
+    """One real Pantau (monitor.fleet.real) and one vmagent per office namespace."""
+    processes = []
+    for n in range(1, args.real + 1):
+        office, ns = f"real-{n}", wan.office_ns(n)
+        processes.append(start(office, [
+            sys.executable, "-m", "monitor.fleet.real", "--office", office,
+            "--isp", REAL_ISPS[(n - 1) % len(REAL_ISPS)], "--province", "Jawa Tengah",
+            "--regency-code", f"33.{70 + n:02d}", "--start", str(started),
+            "--duration", f"{args.duration:.0f}s", "--simulated", str(sims),
+        ], workdir, "http://127.0.0.1:9470/healthz", netns=ns))  # fmt: skip
+        scrape = workdir / f"{office}.yml"
+        scrape.write_text(yaml.safe_dump({
+            "global": {"scrape_interval": args.scrape},
+            "scrape_configs": [{"job_name": "pantau", "static_configs": [
+                {"targets": ["127.0.0.1:9470"], "labels": {"office": office}}]}],
+        }))  # fmt: skip
+        processes.append(start(f"vmagent-{office}", [
+            "vmagent", f"-promscrape.config={scrape}",
+            f"-remoteWrite.url=http://{wan.center_addr(n)}:{central.port}/api/v1/write",
+            f"-remoteWrite.tmpDataPath={workdir / ('buffer-' + office)}",
+            "-remoteWrite.maxDiskUsagePerURL=1GiB", "-remoteWrite.flushInterval=1s",
+            "-httpListenAddr=127.0.0.1:8429", "-loggerLevel=ERROR",
+        ], workdir, "http://127.0.0.1:8429/health", netns=ns))  # fmt: skip
+    return processes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m monitor.fleet", description=__doc__.split("\n")[0]
@@ -169,9 +220,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--offices", type=int, default=514)
     parser.add_argument("--scrape", default="15s", help="vmagent scrape interval")
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
+    parser.add_argument(
+        "--real", type=int, default=0,
+        help="real Pantau daemons among the offices, each in a network namespace (root)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a line as it happens
-    return asyncio.run(run(args))
+    if args.real <= 0:
+        return asyncio.run(run(args))
+    if os.geteuid() != 0:
+        print("--real: network namespaces need root (or leave --real out)", file=sys.stderr)
+        return 1
+    wan = Wan()
+    try:
+        wan.up(args.real)
+        wan.enter_center()  # this process (and all it starts) lives in the center's namespace
+        return asyncio.run(run(args, wan))
+    finally:
+        wan.down()
 
 
 if __name__ == "__main__":
