@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.fleet.stack import Central, Process, _get, replay, start
+from monitor.fleet.stack import Central, Process, http_get, replay, start
 from tests.conftest import require_root
 from tests.conftest_tools import require_tool
 
@@ -63,7 +63,7 @@ def wan() -> Iterator[None]:
 
 
 def _pending_bytes() -> float:
-    text = _get("http://127.0.0.1:8429/metrics", netns=OFFICE_NS).decode()
+    text = http_get("http://127.0.0.1:8429/metrics", netns=OFFICE_NS).decode()
     return sum(
         float(line.rsplit(" ", 1)[1])
         for line in text.splitlines()

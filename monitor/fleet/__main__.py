@@ -36,7 +36,7 @@ from monitor.fleet.exporter import make_app, monotonic_since, scrape_config
 from monitor.fleet.netns import Wan
 from monitor.fleet.offices import build_offices
 from monitor.fleet.scenario import Fault, affected
-from monitor.fleet.stack import RULES, Central, Process, free_port, start
+from monitor.fleet.stack import RULES, Central, Process, free_port, http_get, start
 
 
 def scenario(ids: list[str], seed: int = 15) -> list[Fault]:
@@ -49,6 +49,8 @@ def scenario(ids: list[str], seed: int = 15) -> list[Fault]:
         Fault("stale", 90, 900, offices=frozenset(pick[8:18])),  # power cut: nothing sent
         Fault("isp", 120, 300, isp="icon-plus", share=0.9),  # one ISP's regional fault
         Fault("central", 360, 600, share=0.6),  # the data center for most of the country
+        # real-2's own ISP link fails alone ("hanya kantor ini"), when real offices run.
+        Fault("local", 60, 180, offices=frozenset({"real-2"}), blame="isp"),
     ]
 
 
@@ -152,6 +154,8 @@ async def run(args: argparse.Namespace, wan: Wan | None = None) -> int:
                 f"t={now():4.0f}s offices {json.dumps(truth, sort_keys=True)}"
                 f"  center: data center down for {share}"
             )
+            if wan is not None:
+                print("  real: " + real_line(central, wan, args.real))
             while alerts:
                 print("  ALERT " + alerts.pop(0))
         pid = central.process.popen.pid  # type: ignore[union-attr]
@@ -183,6 +187,34 @@ REAL_ISPS = ("telkom", "lintasarta", "icon-plus", "indosat", "xl", "biznet")
 WAN_CUT = (200.0, 260.0)  # real-1's WAN is cut: it goes stale, then its vmagent backfills
 
 
+def real_line(central: Central, wan: Wan, count: int) -> str:
+    """The real offices as the center sees them, and their own fleet confirmation."""
+    fresh = {r["metric"]["office"] for r in central.query('office:pantau_fresh{office=~"real-.*"}')}
+    down = {
+        r["metric"]["office"]: r["metric"]["domain"]
+        for r in central.query(
+            'max by (office, domain) (pantau_outage_active{office=~"real-.*"}) == 1'
+        )
+    }
+    parts = []
+    for n in range(1, count + 1):
+        office = f"real-{n}"
+        seen = down.get(office, "up") if office in fresh else "stale"
+        try:
+            status = json.loads(http_get("http://127.0.0.1:9470/api/status", 2, wan.office_ns(n)))
+            fleet = status["link"].get("fleet")
+        except (OSError, ValueError, KeyError):
+            fleet = None
+        if fleet and fleet["state"] == "confirmed":
+            seen += f" (dikonfirmasi: {fleet['offices']} dari {fleet['of']} kantor)"
+        elif fleet and fleet["state"] == "only_this_office":
+            seen += " (hanya kantor ini)"
+        elif fleet:
+            seen += " (belum dikonfirmasi)"
+        parts.append(f"{office} {seen}")
+    return ", ".join(parts)
+
+
 def start_real_offices(
     args: argparse.Namespace, wan: Wan, central: Central, workdir: Path, started: float, sims: int
 ) -> list[Process]:
@@ -195,6 +227,7 @@ def start_real_offices(
             "--isp", REAL_ISPS[(n - 1) % len(REAL_ISPS)], "--province", "Jawa Tengah",
             "--regency-code", f"33.{70 + n:02d}", "--start", str(started),
             "--duration", f"{args.duration:.0f}s", "--simulated", str(sims),
+            "--fleet-url", f"http://{wan.center_addr(n)}:{central.port}",
         ], workdir, "http://127.0.0.1:9470/healthz", netns=ns))  # fmt: skip
         scrape = workdir / f"{office}.yml"
         scrape.write_text(yaml.safe_dump({

@@ -47,6 +47,8 @@ async def run(args: argparse.Namespace, faults: list[Fault]) -> int:
                 "province": args.province, "regency_code": args.regency_code, "isp": args.isp,
             }  # fmt: skip
             data["storage"] = {"path": str(Path(workdir) / "pantau.db")}
+            if args.fleet_url:
+                data["fleet"] = {"url": args.fleet_url, "timeout": "2s", "every": "10s"}
             data["targets"] = [t for t in data["targets"] if t["kind"] != "icmp"]
             every_day = {
                 d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -79,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen", default="127.0.0.1:9470")
     parser.add_argument("--start", type=float, default=time.time())
     parser.add_argument("--duration", type=parse_duration, default=parse_duration("11m"))
+    parser.add_argument("--fleet-url", default="", help="the center, for fleet confirmation")
     parser.add_argument("--simulated", type=int, default=514, help="simulated offices beside")
     args = parser.parse_args(argv)
     faults = scenario([o.id for o in build_offices(args.simulated)])

@@ -37,7 +37,7 @@ def _binary(name: str) -> str:
     return path
 
 
-def _get(url: str, timeout: float = 5.0, netns: str | None = None) -> bytes:
+def http_get(url: str, timeout: float = 5.0, netns: str | None = None) -> bytes:
     """GET `url`; from inside network namespace `netns` (curl there) when one is given."""
     if netns is not None:
         argv = ["ip", "netns", "exec", netns, "curl", "-sSf", "-m", str(timeout), url]
@@ -95,7 +95,7 @@ def start(
         if popen.poll() is not None:
             raise StackError(f"{name} exited: {log.read_text()[-2000:]}")
         try:
-            _get(ready_url, timeout=1, netns=netns)
+            http_get(ready_url, timeout=1, netns=netns)
             return process
         except OSError:
             time.sleep(0.1)
@@ -158,26 +158,26 @@ class Central:
 
     def flush(self) -> None:
         """Make just-written samples visible to queries (VictoriaMetrics' debug endpoint)."""
-        _get(f"{self.url}/internal/force_flush", netns=self.netns)
+        http_get(f"{self.url}/internal/force_flush", netns=self.netns)
 
     def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
         """An instant query; the result vector."""
         params = {"query": expr} | ({"time": f"{at:.3f}"} if at is not None else {})
         query = urllib.parse.urlencode(params)
-        body = _get(f"{self.url}/api/v1/query?{query}", timeout=60, netns=self.netns)
+        body = http_get(f"{self.url}/api/v1/query?{query}", timeout=60, netns=self.netns)
         return list(json.loads(body)["data"]["result"])
 
     def export(self, selector: str) -> list[dict[str, Any]]:
         """Every raw sample of the matching series (no lookback, no step): to find gaps."""
         query = urllib.parse.urlencode({"match[]": selector})
-        body = _get(f"{self.url}/api/v1/export?{query}", timeout=60, netns=self.netns)
+        body = http_get(f"{self.url}/api/v1/export?{query}", timeout=60, netns=self.netns)
         return [json.loads(line) for line in body.decode().splitlines() if line.strip()]
 
     def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
         """A range query; the result matrix."""
         params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step}s"}
         query = urllib.parse.urlencode(params)
-        body = _get(f"{self.url}/api/v1/query_range?{query}", timeout=120, netns=self.netns)
+        body = http_get(f"{self.url}/api/v1/query_range?{query}", timeout=120, netns=self.netns)
         return list(json.loads(body)["data"]["result"])
 
 
