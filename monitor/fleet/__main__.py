@@ -10,7 +10,7 @@ active series): the sizing in docs/fleet.md was measured this way.
 Offices are SIMULATED unless `--real N` (root): then N of the 514 are REAL Pantau daemons
 (monitor.fleet.real), each in its own network namespace with its own vmagent and WAN link (a
 veth pair) to the center's namespace, on different ISPs; the scenario switches their simulated
-servers, their own probes reach the verdict, and real-1's WAN is cut from 200 s to 260 s (it goes
+servers, their own probes reach the verdict, and real-1's WAN is cut from 200 s to 420 s (it goes
 stale, then its vmagent backfills). The first line says which offices are which.
 """
 
@@ -184,7 +184,7 @@ async def run(args: argparse.Namespace, wan: Wan | None = None) -> int:
 
 
 REAL_ISPS = ("telkom", "lintasarta", "icon-plus", "indosat", "xl", "biznet")
-WAN_CUT = (200.0, 260.0)  # real-1's WAN is cut: it goes stale, then its vmagent backfills
+WAN_CUT = (200.0, 420.0)  # real-1's WAN is cut: stale after 2 min, then its vmagent backfills
 
 
 def real_line(central: Central, wan: Wan, count: int) -> str:
