@@ -39,7 +39,8 @@ VOLUME ["/config", "/data"]
 USER 10001:10001
 WORKDIR /data
 EXPOSE 9470
-# /healthz answers 200 while the scheduler runs. Python, because the slim image has no curl.
+# /healthz answers 200 while the scheduler runs and the ledger is written (503 with the reason
+# otherwise: do not restart on it, queued evidence would be lost). Python: the slim image has no curl.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:9470/healthz', timeout=4).status != 200)"]
 ENTRYPOINT ["pantau"]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from monitor import __version__
 from monitor.config import Config, ConfigError, load_config
+from monitor.dates import parse_day
 from monitor.durations import parse_duration
 
 log = logging.getLogger("pantau")
@@ -60,18 +61,32 @@ def setup_logging(fmt: str, verbose: bool) -> None:
 
 
 # --- helpers -------------------------------------------------------------------------------
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a date as YYYY-MM-DD; got {text!r}") from None
+def day_option(option: str) -> Callable[[str], date]:
+    """An argparse `type` for a day: a bad one is one line naming `option` and exit 1.
+
+    It raises UsageError, which argparse does not catch (it would print its usage block and
+    exit 2), so `main` reports it like every other mistake.
+    """
+
+    def parse(text: str) -> date:
+        try:
+            return parse_day(text)
+        except ValueError as exc:
+            raise UsageError(f"{option}: {exc}") from None
+
+    return parse
 
 
-def _duration(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def duration_option(option: str) -> Callable[[str], float]:
+    """An argparse `type` for a duration: a bad one is one line naming `option` and exit 1."""
+
+    def parse(text: str) -> float:
+        try:
+            return parse_duration(text)
+        except ValueError as exc:
+            raise UsageError(f"{option}: {exc}") from None
+
+    return parse
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -79,9 +94,9 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _today(config: Config) -> date:
-    from datetime import datetime
+    from monitor.clock import default_clock
 
-    return datetime.now(config.office.zone).date()
+    return default_clock().now().astimezone(config.office.zone).date()
 
 
 def _span(args: argparse.Namespace, config: Config) -> tuple[date, date]:
@@ -164,9 +179,8 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 
 def cmd_outages(args: argparse.Namespace) -> int:
     config = _config(args)
-    import time
-
     from monitor.calendar import ServiceCalendar
+    from monitor.clock import default_clock
     from monitor.ledger import Ledger
     from monitor.outages import day_bounds, outage_rows, render
 
@@ -179,7 +193,7 @@ def cmd_outages(args: argparse.Namespace) -> int:
     try:
         calendar = ServiceCalendar(config.service_hours, config.office.zone)
         start, end = day_bounds(first, last, config)
-        data = outage_rows(ledger, calendar, config, start, end, time.time())
+        data = outage_rows(ledger, calendar, config, start, end, default_clock().wall())
     finally:
         ledger.close()
     print(render(data, args.format), end="")
@@ -204,8 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
         "-c", "--config", default=DEFAULT_CONFIG, help=f"YAML config (default {DEFAULT_CONFIG})"
     )
     span = argparse.ArgumentParser(add_help=False)
-    span.add_argument("--from", dest="date_from", type=_date, help="first day, YYYY-MM-DD")
-    span.add_argument("--to", dest="date_to", type=_date, help="last day (inclusive)")
+    span.add_argument(
+        "--from", dest="date_from", type=day_option("--from"), help="first day, YYYY-MM-DD"
+    )
+    span.add_argument("--to", dest="date_to", type=day_option("--to"), help="last day (inclusive)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", parents=[with_config], help="run the monitor daemon")
@@ -220,7 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
         "icmp://host, dns://server[:port]/name[?type=AAAA]. Exit 0 on success, 1 on failure.",
     )
     p.add_argument("target")
-    p.add_argument("--timeout", type=_duration, default=5.0, help="e.g. 5s (default)")
+    p.add_argument(
+        "--timeout", type=duration_option("--timeout"), default=5.0, help="e.g. 5s (default)"
+    )
     p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_probe)
@@ -229,7 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="run Pantau against a simulated office network on 127.0.0.1",
     )
-    p.add_argument("--duration", type=_duration, default=None, help="stop after e.g. 60s")
+    p.add_argument(
+        "--duration", type=duration_option("--duration"), default=None, help="stop after e.g. 60s"
+    )
     p.add_argument("--listen", default="127.0.0.1:9470", help="metrics address")
     p.add_argument("--db", default=None, help="ledger file (default: a temporary file)")
     p.set_defaults(func=cmd_demo)
@@ -246,12 +266,19 @@ def build_parser() -> argparse.ArgumentParser:
     from monitor.report.cli import add_report_commands  # imports this module: not at the top
 
     add_report_commands(sub, with_config, span)
+    from monitor.path.cli import add_trace_command  # issue 14
+
+    add_trace_command(sub, with_config)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:  # from a `type=` such as day_option: one line, not a usage block
+        print(f"pantau: {exc}", file=sys.stderr)
+        return 1
     setup_logging(args.log_format, args.verbose)
     from monitor.daemon import StartupError
 
@@ -268,4 +295,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m monitor.cli` runs this file as __main__; monitor.report.cli imports it again as
+    # monitor.cli, whose UsageError is another class. Run that module's main so one class is
+    # raised and caught (a `report` date mistake was a traceback, not one line).
+    from monitor.cli import main as _main
+
+    sys.exit(_main())

@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -25,7 +24,11 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from monitor.calendar import ServiceHoursConfig
-from monitor.durations import Duration, format_duration
+from monitor.config_yaml import YamlProblem, read_yaml
+from monitor.durations import Duration, between, format_duration
+from monitor.paging.config import PagesConfig
+from monitor.path.config import PathConfig
+from monitor.pem import check_ca_file
 from monitor.regions import PROVINCES, province_name
 from monitor.report.config import ReportConfig
 
@@ -33,6 +36,18 @@ Role = Literal["local", "isp", "internet", "datacenter"]
 ROLES: tuple[Role, ...] = ("local", "isp", "internet", "datacenter")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _OFFICE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# Bounds on every probe timing (issue 12). Below 100 ms an interval only loads the link and the
+# loop (1 ms was accepted); above a day it no longer watches anything; a probe timeout past 60 s
+# outlives any interval an office would pick.
+Interval = Annotated[Duration, between(0.1, 86400.0)]
+ProbeTimeout = Annotated[Duration, between(0.05, 60.0)]
+SlowLatency = Annotated[Duration, between(0.001, 60.0)]
+EchoSpacing = Annotated[Duration, between(0.01, 10.0)]
+MAX_TARGETS = 10_000  # the benchmark runs 5,000 on one core
+# A DNS label: letters, digits, '-' and '_' (SRV/DKIM names), 1-63 long, no '-' at either end.
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+# An HTTP header name is an RFC 9110 token.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _REGENCY_CODE = re.compile(r"^(\d{2})\.(\d{2})$")
 _ISP = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
@@ -59,9 +74,32 @@ def _check_name(value: str) -> str:
     return value
 
 
+def check_dns_name(value: str) -> str:
+    """A DNS name as a resolver takes it (ASCII; IDN in its xn-- form); ValueError that teaches."""
+    name = value[:-1] if value.endswith(".") and value != "." else value
+    if value == "." or (
+        0 < len(name) <= 253 and name.isascii() and all(_LABEL.match(p) for p in name.split("."))
+    ):
+        return value
+    raise ValueError(
+        "must be a DNS name: labels of letters, digits, '-' or '_' (1-63 each, 253 in all), "
+        "separated by dots; an internationalised name in its xn-- form "
+        f"(e.g. siak.kemendagri.go.id); got {value!r}"
+    )
+
+
 def _check_host(value: str) -> str:
     if not value or any(c.isspace() for c in value) or "/" in value:
         raise ValueError(f"must be a host name or IP address (e.g. 10.0.0.1); got {value!r}")
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        try:
+            check_dns_name(value)
+        except ValueError:
+            raise ValueError(
+                f"must be a host name or IP address (e.g. 10.0.0.1 or dc.example.id); got {value!r}"
+            ) from None
     return value
 
 
@@ -158,8 +196,8 @@ class Storage(_Model):
 
 
 class Defaults(_Model):
-    interval: Duration = 15.0
-    timeout: Duration = 5.0
+    interval: Interval = 15.0
+    timeout: ProbeTimeout = 5.0
 
     @model_validator(mode="after")
     def _timeout_shorter(self) -> Defaults:
@@ -172,7 +210,7 @@ class OutageSettings(_Model):
 
     down_after: int = Field(default=3, ge=1, le=100)
     up_after: int = Field(default=2, ge=1, le=100)
-    slow_latency: Duration = 2.0
+    slow_latency: SlowLatency = 2.0
     slow_loss: float = Field(default=0.2, gt=0, le=1)
 
 
@@ -187,9 +225,9 @@ def _require_timeout_below_interval(timeout: float, interval: float) -> None:
 class _Target(_Model):
     name: str
     role: Role
-    interval: Duration | None = None
-    timeout: Duration | None = None
-    slow_latency: Duration | None = None
+    interval: Interval | None = None
+    timeout: ProbeTimeout | None = None
+    slow_latency: SlowLatency | None = None
 
     _name = field_validator("name")(classmethod(lambda cls, v: _check_name(v)))
 
@@ -209,12 +247,12 @@ class HttpTarget(_Target):
     # A tuple, and one shared default: a fresh list(range(200, 400)) per target cost ~6 KB
     # each (the ints above 256 are not cached), 6 MB per 1,000 targets.
     expect_status: tuple[Annotated[int, Field(ge=100, le=599)], ...] = Field(
-        default=DEFAULT_EXPECT_STATUS, min_length=1
+        default=DEFAULT_EXPECT_STATUS, min_length=1, max_length=500
     )
-    body_regex: str | None = None
+    body_regex: str | None = Field(None, min_length=1, max_length=4096)
     tls_verify: bool = True
     tls_ca_file: Path | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict, max_length=50)
 
     @field_validator("url")
     @classmethod
@@ -225,6 +263,18 @@ class HttpTarget(_Target):
                 f"must be an http:// or https:// URL with a host (e.g. https://10.0.0.5/); "
                 f"got {value!r}"
             )
+        if any(c in value for c in "\r\n\0\t ") or not value.isascii():
+            raise ValueError(
+                "must not contain spaces, tabs, line breaks or non-ASCII characters "
+                f"(percent-encode them, e.g. %20); got {value!r}"
+            )
+        try:
+            _check_host(parts.hostname)
+        except ValueError:
+            raise ValueError(
+                f"has an invalid host {parts.hostname!r}: write an IP address or a DNS name "
+                "(e.g. https://siak.kemendagri.go.id/)"
+            ) from None
         try:
             _ = parts.port
         except ValueError:
@@ -235,12 +285,29 @@ class HttpTarget(_Target):
     @classmethod
     def _regex(cls, value: str | None) -> str | None:
         if value is not None:
+            from monitor.body_match import RegexRefused, compile_body_regex
+
             try:
-                re.compile(value)
-            except re.error as exc:
+                compile_body_regex(value)
+            except RegexRefused as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    _ca_file = field_validator("tls_ca_file")(classmethod(lambda cls, v: check_ca_file(v)))
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not _HEADER_NAME.match(name):
                 raise ValueError(
-                    f"is not a valid regular expression ({exc}); got {value!r}"
-                ) from None
+                    f"header name {name!r} must be letters, digits and '-' (e.g. X-Office)"
+                )
+            if any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in text):
+                raise ValueError(
+                    f"header {name!r}: the value must be one line, without CR, LF, NUL or "
+                    f"other control characters; got {text!r}"
+                )
         return value
 
     @property
@@ -264,7 +331,7 @@ class IcmpTarget(_Target):
     kind: Literal["icmp"]
     host: str
     count: int = Field(3, ge=1, le=100)
-    spacing: Duration = 0.2
+    spacing: EchoSpacing = 0.2
 
     _host = field_validator("host")(classmethod(lambda cls, v: _check_host(v)))
 
@@ -282,13 +349,15 @@ class DnsTarget(_Target):
     query: str = Field(min_length=1, max_length=253)
     record: DnsRecord = "A"
     transport: Literal["udp", "tcp"] = "udp"
-    expect: list[str] | None = None
+    expect: list[str] | None = Field(None, max_length=100)
 
     @field_validator("server")
     @classmethod
     def _server(cls, value: str) -> str:
         split_host_port(value, default_port=53)
         return value
+
+    _query = field_validator("query")(classmethod(lambda cls, v: check_dns_name(v)))
 
     @property
     def server_host(self) -> str:
@@ -428,10 +497,12 @@ class Config(_Model):
     defaults: Defaults = Defaults()
     outage: OutageSettings = OutageSettings()
     service_hours: ServiceHoursConfig = Field(default_factory=ServiceHoursConfig)
-    targets: list[Target] = Field(min_length=1)
+    targets: list[Target] = Field(min_length=1, max_length=MAX_TARGETS)
     report: ReportConfig | None = None
+    pages: PagesConfig = Field(default_factory=PagesConfig)
     web: WebSettings = WebSettings()
     status_page: StatusPage = StatusPage()
+    path: PathConfig = Field(default_factory=PathConfig)
     fleet: FleetSettings | None = None
 
     @field_validator("listen", mode="before")
@@ -538,14 +609,9 @@ def load_config(path: str | Path) -> Config:
     """Read and validate a YAML config file; ConfigError on anything the user must fix."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = read_yaml(path)
     except OSError as exc:
         raise ConfigError(source, [f"cannot read the file: {exc.strerror}"]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(source, [f"{where}not valid YAML ({problem})"]) from None
+    except YamlProblem as exc:
+        raise ConfigError(source, [str(exc)]) from None
     return parse_config(data, source)

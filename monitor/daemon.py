@@ -21,12 +21,15 @@ from prometheus_client import CollectorRegistry
 from monitor import probes
 from monitor.calendar import ServiceCalendar
 from monitor.calendar.accounting import account_day, day_bounds, local_day, read_facts
-from monitor.clock import Clock
+from monitor.clock import Clock, default_clock
 from monitor.config import Config
 from monitor.fleet.confirm import Confirmation, confirm_verdict
-from monitor.ledger import Ledger
+from monitor.ledger_lock import LedgerBusy, LedgerLock
+from monitor.ledger_writer import BufferedLedger, LedgerWriter
 from monitor.metrics import Metrics
 from monitor.outages import outage_rows
+from monitor.paging.facts import PageFacts
+from monitor.paging.ledger_totals import LedgerTotals
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import ProbeResult
 from monitor.schedule import ProbeScheduler
@@ -36,6 +39,9 @@ from monitor.web import index, make_app
 from monitor.webfront import WebFront
 
 if TYPE_CHECKING:
+    from monitor.path.analysis import PathFinding
+    from monitor.path.trace import Trace
+    from monitor.path.watch import PathWatch
     from monitor.report.job import ReportJob
     from monitor.verdict import LinkVerdict
 
@@ -68,7 +74,7 @@ class Daemon:
         on_event: EventHook | None = None,
     ) -> None:
         self.config = config
-        self.clock = clock or Clock()
+        self.clock = clock or default_clock()
         self.metrics = Metrics(registry or CollectorRegistry())
         office = config.office
         self.metrics.set_office(
@@ -78,13 +84,21 @@ class Daemon:
         self.calendar = ServiceCalendar(config.service_hours, config.office.zone)
         self._on_event = on_event
         self.last: dict[str, ProbeResult] = {}
-        self.ledger: Ledger | None = None
+        self.ledger: BufferedLedger | None = None
+        self.writer: LedgerWriter | None = None
+        self._lock: LedgerLock | None = None
+        self._commit_task: asyncio.Task[None] | None = None
+        self.storage_problem: str | None = None  # why /healthz answers 503, None while fine
+        self._moved: str | None = None  # the ledger file was deleted or replaced: what to do
         self.tracker: LinkTracker | None = None
         self.fleet: Confirmation | None = None  # the center's word on the current verdict
+        self.page_facts: PageFacts | None = None
+        self.ledger_totals: LedgerTotals | None = None
         self.scheduler: ProbeScheduler | None = None
         self._ctx: ProbeContext | None = None
         self._runner: web.AppRunner | None = None
         self.report_job: ReportJob | None = None
+        self.path_watch: PathWatch | None = None
         self.port: int | None = None
         self.web_front: WebFront | None = None
 
@@ -104,8 +118,29 @@ class Daemon:
 
     async def _start(self) -> None:
         config = self.config
+        path = config.storage.path
+        if str(path) == ":memory:":
+            raise StartupError(
+                "storage.path: ':memory:' would lose every outage when Pantau stops; "
+                "give a file, e.g. storage: {path: /var/lib/pantau/pantau.db}"
+            )
         try:
-            self.ledger = Ledger(config.storage.path, config.office.office_id)
+            self._lock = LedgerLock(path)
+        except LedgerBusy as busy:
+            holder = f"pid {busy.pid}" if busy.pid is not None else "a process"
+            raise StartupError(
+                f"storage.path: the ledger {str(path)!r} is in use by another Pantau "
+                f"({holder}, lock {busy.lock_path}); stop that one, or give this one its own "
+                "storage.path"
+            ) from None
+        except OSError as exc:
+            raise StartupError(
+                f"storage.path: cannot lock the ledger {str(path)!r} ({exc}); "
+                "point it at a writable directory"
+            ) from None
+        try:
+            self.ledger = BufferedLedger(path, config.office.office_id)
+            self.writer = LedgerWriter(path, config.office.office_id)
         except (sqlite3.Error, OSError) as exc:
             raise StartupError(
                 f"storage.path: cannot open the ledger {str(config.storage.path)!r} ({exc}); "
@@ -115,11 +150,15 @@ class Daemon:
             # Before anything listens or probes: a missing SMTP password is a config mistake.
             from monitor.report.job import ReportJob
 
-            self.report_job = ReportJob(config, self.ledger, self.calendar)
+            self.report_job = ReportJob(config, self.ledger, self.calendar, metrics=self.metrics)
         self.tracker = LinkTracker(config, self.calendar, self.ledger, self.metrics, self._event)
         self.tracker.resume(self.clock.wall())
+        self.page_facts = PageFacts(config, self.calendar, self.metrics)
+        self.ledger_totals = LedgerTotals(config, self.calendar, self.ledger, self.metrics)
         self.web_front = WebFront(config.web)  # ConfigError for a bad web config file
-        app = make_app(self.metrics, self.status, self.healthy, self.outages)
+        if config.path.enabled:
+            self._start_path_watch()
+        app = make_app(self.metrics, self.status, self.health_problem, self.outages)
         if config.status_page.enabled:
             add_status_page(app, board_for(self))
         else:
@@ -153,6 +192,13 @@ class Daemon:
         self.scheduler.scheduler.add_job(
             self._housekeeping, "interval", hours=6, id="_housekeeping", max_instances=1
         )
+        if self.path_watch is not None:
+            self.scheduler.scheduler.add_job(
+                # Checked at least every minute; the watch keeps baseline_every and min_gap.
+                self._path_baseline, "interval", id="_path", max_instances=1,
+                seconds=min(60.0, config.path.baseline_every / 2),
+                next_run_time=self.clock.now(),
+            )  # fmt: skip
         if self.report_job is not None:
             # A send may wait out SMTP retries for minutes: one at a time, never queued up.
             self.scheduler.scheduler.add_job(
@@ -165,7 +211,10 @@ class Daemon:
                 self._confirm_with_fleet, "interval", seconds=config.fleet.every, id="_fleet",
                 max_instances=1, coalesce=True, next_run_time=self.clock.now(),
             )  # fmt: skip
-        self.tracker.flush(self.clock.wall())  # sets pantau_in_service_hours at once
+        self.tracker.flush(self.clock.wall())  # sets pantau_service_open at once
+        self.page_facts.update(self.tracker, self.clock.wall())
+        self.ledger_totals.update(self.clock.wall(), time.monotonic())
+        await self._commit()
         self.scheduler.start()
         log.info(
             "pantau started: office %s, %d targets, listening on %s://%s:%d/metrics",
@@ -178,8 +227,21 @@ class Daemon:
             self.scheduler.shutdown()
             self.scheduler = None
             await asyncio.sleep(0)  # let cancelled probes unwind before their resources close
+        if self._commit_task is not None:
+            await asyncio.wait([self._commit_task])
+            self._commit_task = None
         if self.tracker is not None and self.ledger is not None:
             self.tracker.flush(self.clock.wall())
+            await self._commit()
+            if self.ledger.pending:
+                log.error(
+                    "stopping with %d rows the ledger could not take (%s): they are lost",
+                    self.ledger.pending.size(), self.storage_problem,
+                )  # fmt: skip
+        if self.path_watch is not None:
+            await self.path_watch.close()
+            self.path_watch.store.close()
+            self.path_watch = None
         if self._ctx is not None:
             await self._ctx.close()
             self._ctx = None
@@ -189,19 +251,39 @@ class Daemon:
         if self.report_job is not None:
             self.report_job.close()
             self.report_job = None
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
         if self.ledger is not None:
             self.ledger.close()
             self.ledger = None
             self.tracker = None
+            self.ledger_totals = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     # --- the pipeline: evaluate -> metrics -> state/ledger ---
     def _sink(self, result: ProbeResult) -> None:
         self.last[result.target] = result
-        self.metrics.observe_probe(result)
-        if self.tracker is not None:
-            self.tracker.observe(result)
+        # Each step is guarded on its own (issue 12): a bug in the metrics never keeps a result
+        # from the state machine, nor the other way round. The scheduler guards the whole.
+        for step in (self.metrics.observe_probe, self._observe_state, self._commit_if_urgent):
+            try:
+                step(result)
+            except Exception:
+                log.exception("internal error handling the result of probe %s", result.target)
+                self.metrics.internal_error("sink")
         if not result.ok:
             log.debug("probe %s failed: %s (%s)", result.target, result.reason, result.message)
+
+    def _observe_state(self, result: ProbeResult) -> None:
+        if self.tracker is not None:
+            self.tracker.observe(result)
+
+    def _commit_if_urgent(self, _result: ProbeResult) -> None:
+        if self.ledger is not None and self.ledger.urgent:
+            self._start_commit()  # an outage opened or ended: on disk now, not at the next flush
 
     async def _send_reports(self) -> None:
         if self.report_job is not None:
@@ -213,8 +295,70 @@ class Daemon:
     # The periodic jobs are coroutines on purpose: APScheduler's asyncio executor runs a plain
     # function in a worker thread, where it would race the loop over the tracker and ledger.
     async def _flush(self) -> None:
+        step = self.clock.check()
+        if step is not None:
+            self.metrics.clock_steps.inc()
+            log.warning("the wall clock stepped by %+.1f s (NTP or suspend): re-anchored", step)
         if self.tracker is not None:
             self.tracker.flush(self.clock.wall())
+            if self.page_facts is not None:
+                self.page_facts.update(self.tracker, self.clock.wall())
+            if self.ledger_totals is not None:
+                self.ledger_totals.update(self.clock.wall(), time.monotonic())
+        if not self._start_commit():
+            # The last write still waits (a lock, a slow disk): its rows and these go next time.
+            self.metrics.ledger_delayed.inc()
+
+    def _start_commit(self) -> bool:
+        """Start writing what is queued, unless a write is still running (then False)."""
+        if self._commit_task is not None and not self._commit_task.done():
+            return False
+        self._commit_task = asyncio.create_task(self._commit())
+        return True
+
+    async def _commit(self) -> None:
+        """Write what the tracker queued, in the writer thread; a failure keeps it queued."""
+        ledger, writer = self.ledger, self.writer
+        if ledger is None or writer is None:
+            return
+        batch = ledger.take()
+        try:
+            moved = await writer.commit(batch)
+        except (sqlite3.Error, OSError) as exc:
+            ledger.put_back()
+            self._storage_failing(f"ledger write failed: {exc}", "write")
+        except Exception as exc:  # a bug of ours: still keep the rows, and show the traceback
+            ledger.put_back()
+            log.exception("ledger write failed")
+            self._storage_failing(f"ledger write failed: {type(exc).__name__}: {exc}", "write")
+        else:
+            ledger.written()
+            if self.storage_problem not in (None, self._moved):
+                log.warning("ledger writable again: %d queued rows written", batch.size())
+            if moved is not None:
+                ledger.reattach(moved.to)
+                if self.report_job is not None:
+                    self.report_job.outbox.reattach(moved.to)
+                self.metrics.ledger_errors.labels(moved.what).inc()
+                self._moved = (
+                    f"ledger file {self.config.storage.path} was {moved.what} under the daemon; "
+                    f"everything is kept in {moved.to}: stop Pantau, move that file to "
+                    "storage.path, start it again"
+                )
+                log.error("%s", self._moved)
+            self.storage_problem = self._moved  # until a restart, once the file was lost
+        finally:
+            self.metrics.ledger_pending.set(ledger.pending.size())
+            self.metrics.samples_dropped.inc(ledger.dropped_samples)
+            ledger.dropped_samples = 0
+            ok = self.storage_problem is None
+            self.metrics.ledger_writable.set(1 if ok else 0)
+
+    def _storage_failing(self, problem: str, reason: str) -> None:
+        self.metrics.ledger_errors.labels(reason).inc()
+        if self.storage_problem is None:  # one ERROR per incident, not one every flush
+            log.error("%s; keeping the evidence in memory until it can be written", problem)
+        self.storage_problem = problem
 
     async def _confirm_with_fleet(self) -> None:
         fleet = self.config.fleet
@@ -226,16 +370,87 @@ class Daemon:
     async def _housekeeping(self) -> None:
         self.clock.resync()
         if self.ledger is not None:
-            self.ledger.prune_samples(time.time() - SAMPLE_RETENTION_DAYS * 86400)
+            self.ledger.prune_samples(self.clock.wall() - SAMPLE_RETENTION_DAYS * 86400)
+        if self.path_watch is not None:
+            self.path_watch.store.prune(self.clock.wall() - SAMPLE_RETENTION_DAYS * 86400)
+
+    # --- path evidence (issue 14): traces on link-state changes and as a periodic baseline ---
+    def _start_path_watch(self) -> None:
+        from monitor.path.metrics import PathMetrics
+        from monitor.path.store import PathStore
+        from monitor.path.watch import PathWatch
+
+        store = PathStore(self.config.storage.path, self.config.office.office_id)
+        metrics = PathMetrics(self.metrics.registry)
+        self.metrics.others.extend(metrics.families)
+        self.path_watch = PathWatch(self.config, store, metrics, self._on_path)
+
+    def _path_trigger(self, kind: str, data: dict[str, Any]) -> None:
+        """Trace the data-center targets that are not up, on every link-state change."""
+        if self.path_watch is None or self.tracker is None:
+            return
+        if kind == "target" and data["role"] == "datacenter" and data["new"] in ("down", "slow"):
+            self.path_watch.on_transition([data["target"]])
+        elif kind == "domain" or (kind == "link" and data["state"] in ("down", "slow")):
+            states = self.tracker.targets
+            self.path_watch.on_transition(
+                [n for n in self.path_watch.specs if states[n].state in ("down", "slow")]
+            )
+
+    def _on_path(
+        self, target: str, trace: Trace, finding: PathFinding, evidence: dict[str, Any]
+    ) -> None:
+        if self.tracker is not None:
+            self.tracker.on_path(target, finding, evidence, self.clock.wall())
+        plain = {
+            "target": target,
+            "summary": path_summary(trace, finding, self.path_watch),
+            "reaches_datacenter": finding.reaches_datacenter,
+            "cause": finding.cause,
+        }
+        if self._on_event is not None:
+            self._on_event("path", {**plain, "trace": trace, "finding": finding})
+        # The log line carries plain values only (JSON logs), not the trace objects.
+        log.info(
+            describe_event("path", plain, self.config), extra=_plain({"event": "path", **plain})
+        )
+
+    async def _path_baseline(self) -> None:
+        if self.path_watch is not None and self.tracker is not None:
+            states = self.tracker.targets
+            self.path_watch.baseline_due(lambda name: states[name].state == "up")
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
-        if self._on_event is not None:
-            self._on_event(kind, data)
+        # Called by the tracker in the middle of a state change: an error in one of these steps
+        # must neither leave that change half done nor skip the other steps, so each is logged
+        # and counted, never raised (issue 12).
+        steps = (self._invalidate_totals, self._on_event, self._path_trigger, self._log_event)
+        for step in steps:
+            if step is None:
+                continue
+            try:
+                step(kind, data)
+            except Exception:
+                log.exception("internal error reporting the %s event %r", kind, data)
+                self.metrics.internal_error("sink")
+
+    def _invalidate_totals(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "gap" and self.ledger_totals is not None:
+            self.ledger_totals.invalidate(data["from"], data["to"])
+
+    def _log_event(self, kind: str, data: dict[str, Any]) -> None:
         log.info(describe_event(kind, data, self.config), extra=_plain({"event": kind, **data}))
 
     # --- what the web app shows ---
     def healthy(self) -> bool:
+        """The probes are running (what the status page needs to look current)."""
         return self.scheduler is not None and self.scheduler.running
+
+    def health_problem(self) -> str | None:
+        """Why /healthz answers 503 (one line), or None while all is well."""
+        if not self.healthy():
+            return "scheduler not running"
+        return self.storage_problem
 
     def outages(self, first: date, last: date) -> dict[str, Any]:
         assert self.ledger is not None
@@ -275,6 +490,11 @@ class Daemon:
             # Only with a `fleet` section: the center's word on the verdict (issue 15).
             | ({"fleet": _fleet_of(self.fleet, verdict)} if self.config.fleet else {}),
             "in_service_hours": self.calendar.is_open(self.clock.now()),
+            # issue 14: whether a path trace confirms the link's domain (None: not traced)
+            "path": {
+                "confirmed": verdict.confirmed if verdict else None,
+                "cause": verdict.cause if verdict else None,
+            },
             "targets": targets,
             "today": self.today(),
         }
@@ -295,6 +515,12 @@ def _fleet_of(fleet: Confirmation | None, verdict: LinkVerdict | None) -> dict[s
     if fleet is None or verdict is None or verdict.state != "down":
         return None
     return fleet.as_dict() if verdict.domain == fleet.domain else None
+
+
+def path_summary(trace: Trace, finding: PathFinding, watch: PathWatch | None) -> str:
+    from monitor.path.describe import summary
+
+    return summary(trace, finding, watch.owners if watch else [])
 
 
 def _bound_port(runner: web.AppRunner) -> int | None:
@@ -332,6 +558,8 @@ def describe_event(kind: str, data: dict[str, Any], config: Config) -> str:
             f"unmonitored from {local_time(data['from'], config)} "
             f"to {local_time(data['to'], config)}"
         )
+    if kind == "path":
+        return f"path to {data['target']}: {data['summary']}"
     if kind == "resumed":
         return f"{data['kind']} still open since {local_time(data['since'], config)}: continued"
     return f"{kind} {data}"

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+# Nothing Pantau waits for is longer than a month; a larger number is a typo (`100000000000h`)
+# that would otherwise reach the scheduler and the timers as is.
+MAX_SECONDS = 31 * 86400.0
 HINT = 'write a number with a unit: ms, s, m or h (e.g. "500ms", "10s", "2m")'
 
 
@@ -30,6 +33,8 @@ def parse_duration(value: object) -> float:
         raise ValueError(f"{HINT}; got {value!r}")
     if total <= 0:
         raise ValueError(f"must be longer than zero; got {value!r}")
+    if total > MAX_SECONDS:
+        raise ValueError(f"must be at most {format_duration(MAX_SECONDS)}; got {value!r}")
     return total
 
 
@@ -48,3 +53,17 @@ def format_duration(seconds: float) -> str:
 Duration = Annotated[
     float, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
 ]
+
+
+def between(low: float, high: float) -> AfterValidator:
+    """A validator for `Annotated[..., between(0.1, 60)]`: one line naming both bounds."""
+
+    def check(seconds: float) -> float:
+        if not low <= seconds <= high:
+            raise ValueError(
+                f"must be between {format_duration(low)} and {format_duration(high)}; "
+                f"got {format_duration(seconds)}"
+            )
+        return seconds
+
+    return AfterValidator(check)

@@ -146,7 +146,8 @@ def _duration(s: TargetSeries, t: str, out: list[str]) -> None:
 def _phase(s: TargetSeries, t: str, out: list[str]) -> None:
     if s.phases is not None:
         for head, seconds in zip(_PHASE_HEADS, s.phases, strict=True):
-            out.append(f'{head}{t}"}} {go_float(seconds)}\n')
+            if seconds is not None:
+                out.append(f'{head}{t}"}} {go_float(seconds)}\n')
 
 
 def _probes(s: TargetSeries, t: str, out: list[str]) -> None:

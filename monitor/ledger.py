@@ -130,6 +130,14 @@ class Ledger:
     def close(self) -> None:
         self._db.close()
 
+    def copy_to(self, path: str | Path) -> None:
+        """A consistent copy of the whole database as a new file (SQLite's online backup)."""
+        copy = sqlite3.connect(str(path))
+        try:
+            self._db.backup(copy)
+        finally:
+            copy.close()
+
     # --- episodes ---
     def open_episode(
         self, kind: EpisodeKind, started_at: float, domain: str, evidence: dict[str, Any]
@@ -142,6 +150,20 @@ class Ledger:
         )
         assert cursor.lastrowid is not None
         return Episode(cursor.lastrowid, kind, started_at, None, domains, evidence, started_at)
+
+    def next_episode_id(self) -> int:
+        row = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM episodes").fetchone()
+        return int(row[0]) + 1
+
+    def put_episode(self, row: EpisodeRow) -> None:
+        """Insert or update one episode from its `episode_row` snapshot (the buffered writer)."""
+        self._db.execute(
+            "INSERT INTO episodes (id, office, kind, started_at, ended_at, domains, evidence,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+            " ended_at = excluded.ended_at, domains = excluded.domains,"
+            " evidence = excluded.evidence, updated_at = excluded.updated_at",
+            row,
+        )
 
     def save_episode(self, episode: Episode) -> None:
         self._db.execute(
@@ -184,10 +206,16 @@ class Ledger:
 
     # --- unmonitored gaps and the heartbeat that finds them ---
     def add_gap(self, started_at: float, ended_at: float, reason: str) -> None:
-        if ended_at > started_at:
+        """Record [started_at, ended_at) as unmonitored, less what earlier gaps already hold."""
+        taken = self._db.execute(
+            "SELECT started_at, ended_at FROM gaps WHERE office = ? AND started_at < ?"
+            " AND ended_at > ? ORDER BY started_at",
+            (self.office, ended_at, started_at),
+        ).fetchall()
+        for start, end in uncovered(started_at, ended_at, taken):
             self._db.execute(
                 "INSERT INTO gaps (office, started_at, ended_at, reason) VALUES (?, ?, ?, ?)",
-                (self.office, started_at, ended_at, reason),
+                (self.office, start, end, reason),
             )
 
     def gaps(self, start: float, end: float) -> list[Gap]:
@@ -213,7 +241,9 @@ class Ledger:
     def beat(self, at: float) -> None:
         self._db.execute(
             "INSERT INTO heartbeat (office, first_seen, last_seen) VALUES (?, ?, ?)"
-            " ON CONFLICT (office) DO UPDATE SET last_seen = excluded.last_seen",
+            # Never backwards (a clock step back): a gap starts at the heartbeat, and an older
+            # heartbeat would start the next gap inside seconds already accounted for.
+            " ON CONFLICT (office) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen)",
             (self.office, at, at),
         )
 
@@ -249,7 +279,44 @@ class Ledger:
         self._db.execute("BEGIN")
         try:
             yield
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # SQLite may already have rolled back (a full disk does): a second ROLLBACK would
+            # raise and hide the error that matters.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+
+
+EpisodeRow = tuple[int, str, EpisodeKind, float, float | None, str, str, float]
+
+
+def episode_row(office: str, episode: Episode) -> EpisodeRow:
+    """The episode as the values of one row, frozen now (later changes do not leak in)."""
+    return (
+        episode.id,
+        office,
+        episode.kind,
+        episode.started_at,
+        episode.ended_at,
+        json.dumps(episode.domains),
+        json.dumps(episode.evidence),
+        episode.updated_at,
+    )
+
+
+def uncovered(
+    start: float, end: float, taken: Iterable[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """The parts of [start, end) that no interval of `taken` covers, in order."""
+    pieces: list[tuple[float, float]] = []
+    cursor = start
+    for taken_start, taken_end in sorted(taken):
+        if taken_start > cursor:
+            pieces.append((cursor, min(taken_start, end)))
+        cursor = max(cursor, taken_end)
+        if cursor >= end:
+            break
+    if cursor < end:
+        pieces.append((cursor, end))
+    return [(a, b) for a, b in pieces if b > a]

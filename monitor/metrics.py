@@ -24,6 +24,8 @@ __all__ = ["DOMAINS", "HTTP_PHASES", "LATENCY_BUCKETS", "LINK_STATES", "TARGET_S
 
 LINK_STATES = ("up", "slow", "down")
 DOMAINS = ("local", "isp", "datacenter", "dns", "unknown")
+INTERNAL_ERROR_PLACES = ("probe", "sink")
+LEDGER_ERRORS = ("write", "deleted", "replaced")
 
 
 class Metrics:
@@ -84,8 +86,8 @@ class Metrics:
             ["domain"],
             registry=r,
         )
-        self.in_service_hours = Gauge(
-            "pantau_in_service_hours",
+        self.service_open = Gauge(
+            "pantau_service_open",
             "1 while the office is open by its own calendar (holidays included), else 0.",
             registry=r,
         )
@@ -93,6 +95,44 @@ class Metrics:
             "pantau_unmonitored_seconds",
             "Seconds of scheduled service time nobody watched (the daemon was not running), "
             "counted when monitoring resumes.",
+            registry=r,
+        )
+        # --- what pages are written from (issue 11; monitor/paging/facts.py sets them) ---
+        self.page_info = Gauge(
+            "pantau_page_info",
+            "Settings the alert rules write pages with (pages: and report.escalation); always 1.",
+            ["language", "dashboard_url", "isp", "circuit", "helpdesk"],
+            registry=r,
+        )
+        self.outage_start = Gauge(
+            "pantau_outage_start_timestamp_seconds",
+            "Unix time the open outage started (its first failing probe); 0 while none is open.",
+            registry=r,
+        )
+        self.outage_hop = Gauge(
+            "pantau_outage_hop_info",
+            "The first failing hop Pantau blames for the open outage and its last failure "
+            "reason; 1 while an outage is open, absent otherwise.",
+            ["target", "role", "reason"],
+            registry=r,
+        )
+        self.window_start = Gauge(
+            "pantau_service_window_start_timestamp_seconds",
+            "Start of each service window in the next 8 days (window 0: the open or next one).",
+            ["window"],
+            registry=r,
+        )
+        self.window_end = Gauge(
+            "pantau_service_window_end_timestamp_seconds",
+            "End of each service window in the next 8 days (window 0: the open or next one).",
+            ["window"],
+            registry=r,
+        )
+        self.ledger_lost = Gauge(
+            "pantau_ledger_lost_service_seconds",
+            "Service seconds lost to outages, by fault domain, as the ledger counts them, over "
+            "the office's local days: today, the last 7 / 30 days, this calendar month.",
+            ["period", "domain"],
             registry=r,
         )
         # Pre-create the bounded label sets so dashboards and rules see 0, not "no data".
@@ -104,13 +144,73 @@ class Metrics:
             self.outages.labels(domain=domain)
             self.lost_service.labels(domain=domain)
             self.slow_service.labels(domain=domain)
-        self.in_service_hours.set(0)
+        self.service_open.set(0)
         # What the fast /metrics renderer takes from prometheus_client: all but the store.
         self.others = [
             self.build_info, self.office_info, self.link_state, self.outage_active,
             self.slow_active, self.outages, self.lost_service, self.slow_service,
-            self.in_service_hours, self.unmonitored,
+            self.service_open, self.unmonitored, self.page_info, self.outage_start,
+            self.outage_hop, self.window_start, self.window_end, self.ledger_lost,
         ]  # fmt: skip
+        # --- storage, mail and time (issue 12) ---
+        self.ledger_writable = Gauge(
+            "pantau_ledger_writable",
+            "1 while the last write to the ledger succeeded, 0 while writes fail (evidence is "
+            "kept in memory meanwhile) or the ledger file was deleted or replaced.",
+            registry=r,
+        )
+        self.ledger_errors = Counter(
+            "pantau_ledger_errors",
+            "Ledger problems: a failed write (write), the file deleted or replaced under the "
+            "daemon (deleted, replaced).",
+            ["reason"],
+            registry=r,
+        )
+        self.ledger_pending = Gauge(
+            "pantau_ledger_pending_writes",
+            "Rows waiting in memory to be written to the ledger.",
+            registry=r,
+        )
+        self.ledger_delayed = Counter(
+            "pantau_ledger_commits_delayed",
+            "Flushes that found the previous ledger write still running; their rows wait for "
+            "the next one.",
+            registry=r,
+        )
+        self.samples_dropped = Counter(
+            "pantau_ledger_samples_dropped",
+            "Probe samples dropped because the ledger could not be written for too long "
+            "(episodes are never dropped).",
+            registry=r,
+        )
+        self.mails_rejected = Counter(
+            "pantau_report_mails_rejected",
+            "Report mails the SMTP server rejected permanently (5xx); they are not retried.",
+            registry=r,
+        )
+        self.clock_steps = Counter(
+            "pantau_clock_steps",
+            "Wall-clock steps (NTP, suspend) noticed and followed by re-anchoring.",
+            registry=r,
+        )
+        for reason in LEDGER_ERRORS:
+            self.ledger_errors.labels(reason=reason)
+        self.ledger_writable.set(1)
+        self.others += [
+            self.ledger_writable, self.ledger_errors, self.ledger_pending, self.ledger_delayed,
+            self.samples_dropped, self.mails_rejected, self.clock_steps,
+        ]  # fmt: skip
+        # --- Pantau's own bugs (issue 12) ---
+        self.internal_errors = Counter(
+            "pantau_internal_errors",
+            "Exceptions in Pantau's own code, by where they were caught: probe (the probe "
+            "gets reason internal) or sink (handling a probe's result). A bug, not an outage.",
+            ["where"],
+            registry=r,
+        )
+        for where in INTERNAL_ERROR_PLACES:
+            self.internal_errors.labels(where=where)
+        self.others.append(self.internal_errors)
 
     def set_office(
         self,
@@ -136,6 +236,12 @@ class Metrics:
         series = self.series.get(result.target)
         if series.buckets is None or series.role != result.role or series.kind != result.kind:
             series.start_probes(result.role, result.kind)
+        if result.reason == "internal":
+            # A bug in Pantau says nothing about the target: counted, but its success gauge,
+            # latency and last-probe time stay what the last real probe said.
+            self.internal_errors.labels(where="probe").inc()
+            series.results["internal"] = series.results.get("internal", 0.0) + 1.0
+            return
         ok = result.reason is None
         series.success = 1.0 if ok else 0.0
         label = result.reason or "success"
@@ -147,7 +253,9 @@ class Metrics:
             series.observe(result.latency)
         if series.phases is not None:
             phases = obs.phases
-            series.phases = [phases.get(phase, 0.0) for phase in HTTP_PHASES]
+            # A failed probe measured only the phases before the failure (often none): the
+            # rest is absent, not 0 ms, or a timing-out target would look like the fastest.
+            series.phases = [phases.get(phase) for phase in HTTP_PHASES]
         if obs.cert_expiry is not None:
             series.tls_expiry = obs.cert_expiry
         if result.kind == "icmp":
@@ -156,6 +264,10 @@ class Metrics:
                 rtt = series.icmp_rtt if series.icmp_rtt is not None else {}
                 rtt.update(obs.rtt)
                 series.icmp_rtt = rtt
+
+    def internal_error(self, where: str) -> None:
+        """Count a bug caught at `where` (one of INTERNAL_ERROR_PLACES)."""
+        self.internal_errors.labels(where=where).inc()
 
     def probe_skipped(self, target: str) -> None:
         """Count a scheduled probe of `target` that did not run."""

@@ -23,6 +23,7 @@ from monitor.calendar.accounting import (
     unmonitored_spans,
 )
 from monitor.config import Config
+from monitor.csv_safe import csv_safe_dict
 from monitor.ledger import Ledger
 
 COLUMNS = (
@@ -95,6 +96,8 @@ def outage_rows(
                 ],
                 "first_hop": episode.evidence.get("first_hop"),
                 "evidence": episode.evidence.get("targets", {}),
+                # issue 14: {confirmed, cause, targets: {name: finding + trace + baseline}}
+                "path": episode.evidence.get("path"),
             }
         )
     unmonitored = [
@@ -159,7 +162,7 @@ def render(data: dict[str, Any], fmt: str) -> str:
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(csv_safe_dict(row) for row in rows)
         return out.getvalue()
     header = (
         f"{data['office']['name']} — outages {data['from_local']} .. {data['to_local']}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import socket
 import ssl
 import time
@@ -19,7 +20,11 @@ from monitor.probes import PROBES, phase
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import Observation, ProbeFailure, ProbeResult, Reason
 
+log = logging.getLogger(__name__)
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN}
+# What the network and the far end can make a probe raise. Anything else (TypeError, KeyError,
+# ValueError, ...) is a bug in Pantau: reason `internal`, never a fault of the target.
+_NETWORK_OUTCOMES = (OSError, aiohttp.ClientError, ssl.SSLError, EOFError)
 
 
 def classify(exc: BaseException) -> tuple[Reason, str]:
@@ -42,9 +47,10 @@ def classify(exc: BaseException) -> tuple[Reason, str]:
         return "unreachable", exc.strerror or "unreachable"
     if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
         return "permission", exc.strerror or "permission denied"
-    if isinstance(exc, aiohttp.ClientError):
-        return "error", f"{type(exc).__name__}: {exc}"
-    return "error", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, _NETWORK_OUTCOMES):
+        return "error", text
+    return "internal", f"internal error in Pantau (a bug, not a network fault): {text}"
 
 
 def _timed_out(timeout: float, during: str | None) -> tuple[Reason, str]:
@@ -76,6 +82,8 @@ async def run_probe(target: Target, timeout: float, ctx: ProbeContext, clock: Cl
         raise
     except Exception as exc:  # a failed probe is data; the reason set stays bounded
         reason, message = classify(exc)
+        if reason == "internal":
+            log.error("probe %s: %s", target.name, message, exc_info=exc)
     duration = time.monotonic() - started_mono
     latency = observation.latency if observation.latency is not None else duration
     if reason is None:

@@ -54,7 +54,8 @@ DURATION = Family(
 PHASE = Family(
     "pantau_probe_phase_seconds",
     "gauge",
-    "Duration of each phase of the last HTTP probe (dns, connect, tls, ttfb, total).",
+    "Duration of each phase of the last HTTP probe (dns, connect, tls, ttfb, total); "
+    "a phase the last probe did not measure (it failed before) is absent, never 0.",
     ("target", "phase"),
 )
 PROBES = Family(
@@ -126,7 +127,8 @@ class TargetSeries:
         self.results: dict[str, float] = {}  # pantau_probes_total by result label
         self.skipped: float | None = None
         self.last_timestamp: float | None = None
-        self.phases: list[float] | None = None  # HTTP targets, in HTTP_PHASES order
+        # HTTP targets, in HTTP_PHASES order; None: the last probe did not measure that phase
+        self.phases: list[float | None] | None = None
         self.icmp_loss: float | None = None
         self.icmp_rtt: dict[str, float] | None = None
         self.tls_expiry: float | None = None
@@ -139,7 +141,7 @@ class TargetSeries:
         self.buckets = [0] * len(BUCKET_LE)
         self.sum = 0.0
         self.results = {}
-        self.phases = [0.0] * len(HTTP_PHASES) if kind == "http" else None
+        self.phases = [None] * len(HTTP_PHASES) if kind == "http" else None
 
     def observe(self, seconds: float) -> None:
         """One latency into the histogram (a bucket counts values <= its bound)."""
@@ -199,6 +201,8 @@ def _collect_target(s: TargetSeries, families: dict[str, Metric]) -> None:
         phases = s.phases
         if phases is not None:
             for phase, seconds in zip(HTTP_PHASES, list(phases), strict=True):
+                if seconds is None:
+                    continue
                 families[PHASE.name].add_sample(
                     PHASE.name, {"target": target, "phase": phase}, seconds
                 )

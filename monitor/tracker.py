@@ -17,6 +17,7 @@ from monitor.calendar.accounting import service_seconds
 from monitor.config import Config
 from monitor.ledger import Episode, EpisodeKind, Ledger, Sample
 from monitor.metrics import DOMAINS, Metrics
+from monitor.path.analysis import PathFinding
 from monitor.probes.result import ProbeResult
 from monitor.state import TargetState, Thresholds, Transition
 from monitor.verdict import LinkVerdict, judge
@@ -79,6 +80,8 @@ class LinkTracker:
         self._gap_start: float | None = None
         self._accounted_until = 0.0
         self._samples: list[Sample] = []
+        # Path findings per data-center target (issue 14); None when path tracing is off.
+        self.paths: dict[str, PathFinding] | None = {} if config.path.enabled else None
 
     # --- start-up: continue what the previous run left open ---
     def resume(self, now: float) -> None:
@@ -91,6 +94,8 @@ class LinkTracker:
 
     # --- per result ---
     def observe(self, result: ProbeResult) -> None:
+        if result.reason == "internal":
+            return  # a bug in Pantau is no evidence about any hop: no sample, no state change
         self._samples.append(
             Sample(
                 result.started_at,
@@ -124,11 +129,39 @@ class LinkTracker:
                 "message": transition.result.message,
             },
         )
-        verdict = judge(self.targets.values())
+        if self.paths is not None:
+            self.paths.pop(transition.target, None)  # its path must be traced again
+        verdict = judge(self.targets.values(), self.paths)
         if verdict != self.verdict:
             self._on_verdict(verdict, transition.at)
 
-    def _on_verdict(self, verdict: LinkVerdict, at: float) -> None:
+    def on_path(
+        self, target: str, finding: PathFinding, evidence: dict[str, Any], at: float
+    ) -> None:
+        """A trace finished: keep it as evidence and let it confirm or correct the verdict."""
+        if self.paths is None:
+            return
+        self.paths[target] = finding
+        episode = self.episode
+        if episode is not None:
+            path = episode.evidence.setdefault("path", {})
+            path.setdefault("targets", {})[target] = evidence
+        verdict = judge(self.targets.values(), self.paths)
+        if verdict != self.verdict:
+            # The trace refines the verdict of the change that asked for it: it replaces the
+            # domain in place rather than opening a new stretch at the trace's finishing time.
+            self._on_verdict(verdict, at, refine=True)
+        elif episode is not None:
+            self._path_verdict(episode, verdict)
+            self.ledger.save_episode(episode)
+
+    def _path_verdict(self, episode: Episode, verdict: LinkVerdict) -> None:
+        if verdict.confirmed is not None:
+            path = episode.evidence.setdefault("path", {})
+            path["confirmed"] = verdict.confirmed
+            path["cause"] = verdict.cause
+
+    def _on_verdict(self, verdict: LinkVerdict, at: float, refine: bool = False) -> None:
         old = self.verdict
         self.verdict = verdict
         for state in ("up", "slow", "down"):
@@ -138,10 +171,11 @@ class LinkTracker:
         kind = _EPISODE_OF.get(verdict.state)
         episode = self.episode
         if episode is not None and episode.kind == kind:
+            self._path_verdict(episode, verdict)
             if verdict.domain and verdict.domain != episode.domains[-1][1]:
                 self._account(at)
                 last_at, _ = episode.domains[-1]
-                if at - last_at <= self._resolution:
+                if refine or at - last_at <= self._resolution:
                     # Probes are staggered across an interval, so two hops failing within one
                     # interval cannot be ordered: the fuller picture replaces the first guess
                     # (an ISP cut is first seen as "data center down" by whichever probe ran).
@@ -151,6 +185,8 @@ class LinkTracker:
                 self._set_active(episode, verdict.domain)
                 self.ledger.save_episode(episode)
                 self._events("domain", {"kind": kind, "domain": verdict.domain, "at": at})
+            else:
+                self.ledger.save_episode(episode)
             return
         if episode is not None:
             self._close(episode, at)
@@ -181,6 +217,8 @@ class LinkTracker:
     def _open(self, kind: EpisodeKind, at: float, verdict: LinkVerdict) -> None:
         domain = verdict.domain or "unknown"
         evidence: dict[str, Any] = {"first_hop": verdict.culprit, "targets": {}}
+        if verdict.confirmed is not None:
+            evidence["path"] = {"confirmed": verdict.confirmed, "cause": verdict.cause}
         episode = self.ledger.open_episode(kind, at, domain, evidence)
         self.episode = episode
         self._accounted_until = at
@@ -254,7 +292,7 @@ class LinkTracker:
     # --- periodic, from the daemon ---
     def flush(self, now: float) -> None:
         """Write what is pending (samples, open episode, heartbeat) in one transaction."""
-        self.metrics.in_service_hours.set(1 if self.calendar.is_open(utc(now)) else 0)
+        self.metrics.service_open.set(1 if self.calendar.is_open(utc(now)) else 0)
         self._account(now)
         samples, self._samples = self._samples, []
         with self.ledger.transaction():

@@ -10,11 +10,12 @@ from typing import Any
 from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
+from monitor.dates import parse_day
 from monitor.exposition import CONTENT_TYPE, chunks, gzip_compressor, wants_openmetrics_only
 from monitor.metrics import Metrics
 
 StatusFn = Callable[[], dict[str, Any]]
-HealthFn = Callable[[], bool]
+HealthFn = Callable[[], str | None]  # what is wrong, None while healthy
 OutagesFn = Callable[[date, date], dict[str, Any]]
 
 METRICS = web.AppKey("metrics", Metrics)
@@ -65,9 +66,10 @@ async def _one(body: bytes) -> AsyncIterator[bytes]:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    if request.app[HEALTHY]():
+    problem = request.app[HEALTHY]()
+    if problem is None:
         return web.Response(text="ok\n")
-    return web.Response(status=503, text="scheduler not running\n")
+    return web.Response(status=503, text=f"{problem}\n")
 
 
 async def status(request: web.Request) -> web.Response:
@@ -77,8 +79,8 @@ async def status(request: web.Request) -> web.Response:
 async def outages(request: web.Request) -> web.Response:
     """GET /api/outages?from=YYYY-MM-DD&to=YYYY-MM-DD (office-local days, both inclusive)."""
     try:
-        first = _day(request.query.get("from"))
-        last = _day(request.query.get("to")) if request.query.get("to") else first
+        first = _day("from", request.query.get("from"))
+        last = _day("to", request.query.get("to")) if request.query.get("to") else first
     except ValueError as exc:
         return web.json_response({"error": str(exc)}, status=400)
     if first is None or last is None:
@@ -91,13 +93,13 @@ async def outages(request: web.Request) -> web.Response:
     return web.json_response(request.app[OUTAGES](first, last))
 
 
-def _day(text: str | None) -> date | None:
+def _day(name: str, text: str | None) -> date | None:
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"must be a date as YYYY-MM-DD; got {text!r}") from None
+        return parse_day(text)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
 
 
 async def index(request: web.Request) -> web.Response:

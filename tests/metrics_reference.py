@@ -46,7 +46,8 @@ class Reference:
         )
         self.phase = Gauge(
             "pantau_probe_phase_seconds",
-            "Duration of each phase of the last HTTP probe (dns, connect, tls, ttfb, total).",
+            "Duration of each phase of the last HTTP probe (dns, connect, tls, ttfb, total); "
+            "a phase the last probe did not measure (it failed before) is absent, never 0.",
             ["target", "phase"],
             registry=r,
         )
@@ -105,7 +106,10 @@ class Reference:
         obs = result.observation
         if kind == "http":
             for phase in PHASES:
-                self.phase.labels(t, phase).set(obs.phases.get(phase, 0.0))
+                if phase in obs.phases:
+                    self.phase.labels(t, phase).set(obs.phases[phase])
+                elif (t, phase) in self.phase._metrics:
+                    self.phase.remove(t, phase)
         if obs.cert_expiry is not None:
             self.tls.labels(t).set(obs.cert_expiry)
         if kind == "icmp":
@@ -200,11 +204,7 @@ def lines(text: str) -> list[str]:
 def reference_text(metrics: Metrics, reference: CollectorRegistry) -> str:
     """What prometheus_client renders for the reference plus the daemon's other metrics."""
     others = CollectorRegistry()
-    for collector in (
-        metrics.build_info, metrics.office_info, metrics.link_state, metrics.outage_active,
-        metrics.slow_active, metrics.outages, metrics.lost_service, metrics.slow_service,
-        metrics.in_service_hours, metrics.unmonitored,
-    ):  # fmt: skip
+    for collector in metrics.others:  # the daemon-wide metrics, whatever issues add
         others.register(collector)
     return generate_latest(reference).decode() + generate_latest(others).decode()
 

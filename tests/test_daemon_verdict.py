@@ -143,7 +143,7 @@ async def test_endpoints_and_metrics(net: SimNetwork) -> None:
     assert 'pantau_outage_active{domain="datacenter"} 1.0' in metrics
     assert 'pantau_outages_total{domain="datacenter"} 0.0' in metrics  # counted when it ends
     assert 'pantau_target_state{state="down",target="dc-siak"} 1.0' in metrics
-    assert "pantau_in_service_hours 1.0" in metrics
+    assert "pantau_service_open 1.0" in metrics
     assert 'result="refused",role="datacenter",target="dc-siak"' in metrics
 
 

@@ -110,6 +110,8 @@ def test_issue_panels_are_present(board: dict) -> None:
         "lost service time today",
         "7 days",
         "30 days",
+        "this month",
+        "outages this month",
         "availability during service hours",
         "latency per hop (p50, p95)",
         "icmp packet loss",

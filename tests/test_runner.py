@@ -25,7 +25,9 @@ def replace_tcp_probe(monkeypatch, probe) -> None:
     monkeypatch.setitem(PROBES, "tcp", probe)
 
 
-async def test_an_exception_a_probe_lets_through_becomes_reason_error(monkeypatch):
+async def test_a_bug_in_a_probe_becomes_reason_internal_logged_with_its_traceback(
+    monkeypatch, caplog
+):
     async def broken(target, _timeout, ctx):
         raise RuntimeError("bug in the probe")
 
@@ -34,9 +36,23 @@ async def test_an_exception_a_probe_lets_through_becomes_reason_error(monkeypatc
         result = await probe_once(ctx, tcp_target(1))
 
     assert not result.ok
+    assert result.reason == "internal"
+    assert result.message.endswith("RuntimeError: bug in the probe")
+    assert result.result_label == "internal"
+    (record,) = [r for r in caplog.records if r.name == "monitor.runner"]
+    assert record.levelname == "ERROR" and record.exc_info is not None
+
+
+async def test_an_unknown_network_error_stays_reason_error(monkeypatch):
+    async def odd(target, _timeout, ctx):
+        raise aiohttp.ClientPayloadError("the far end sent a broken body")
+
+    replace_tcp_probe(monkeypatch, odd)
+    async with probe_context() as ctx:
+        result = await probe_once(ctx, tcp_target(1))
+
     assert result.reason == "error"
-    assert result.message == "RuntimeError: bug in the probe"
-    assert result.result_label == "error"
+    assert result.message == "ClientPayloadError: the far end sent a broken body"
 
 
 async def test_an_os_error_is_classified(monkeypatch):
@@ -124,7 +140,9 @@ async def test_cancellation_propagates(monkeypatch):
         (OSError(errno.EACCES, "Permission denied"), "permission"),
         (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "dns"),
         (ssl.SSLCertVerificationError("certificate verify failed"), "tls"),
-        (ValueError("odd"), "error"),
+        (OSError(errno.EIO, "I/O error"), "error"),
+        (ValueError("odd"), "internal"),
+        (KeyError("k"), "internal"),
     ],
 )
 def test_classify(exc, reason):

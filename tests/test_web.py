@@ -45,7 +45,7 @@ async def test_a_prometheus_scrape_gets_the_fast_text_streamed_and_gzipped() -> 
     metrics = Metrics(CollectorRegistry())
     for i in range(2000):  # a page of several slices, so it is streamed in several chunks
         metrics.observe_probe(result(f"t-{i}", kind="http"))
-    app = make_app(metrics, dict, lambda: True, lambda first, last: {})
+    app = make_app(metrics, dict, lambda: None, lambda first, last: {})
     async with TestServer(app) as server, aiohttp.ClientSession(auto_decompress=False) as http:
         headers = {"Accept": PROMETHEUS_2_ACCEPT, "Accept-Encoding": "gzip, deflate"}
         async with http.get(server.make_url("/metrics"), headers=headers) as r:

@@ -1,4 +1,10 @@
-"""DNS probe: one query to one resolver, no cache, no retries; optional expected answers."""
+"""DNS probe: one query to one resolver, no cache, no retries; optional expected answers.
+
+Over UDP, a datagram that is not the answer to this query (another id or question, or not DNS at
+all) is ignored and the probe keeps waiting until the runner's deadline: one spoofed or stray
+packet used to fail the probe. A truncated answer (TC) is asked again over TCP, as a resolver
+does; it used to be reported as "no A record".
+"""
 
 from __future__ import annotations
 
@@ -33,7 +39,12 @@ async def probe(target: DnsTarget, timeout: float, ctx: ProbeContext) -> Observa
             af = dns.inet.af_for_address(host)
             udp = await backend.make_socket(af, socket.SOCK_DGRAM, 0, None, (host, port))
             async with udp as sock:
-                response = await dns.asyncquery.udp(query, host, port=port, timeout=None, sock=sock)
+                response = await dns.asyncquery.udp(
+                    query, host, port=port, timeout=None, sock=sock,
+                    ignore_unexpected=True, ignore_errors=True,
+                )  # fmt: skip
+            if response.flags & dns.flags.TC:
+                response = await dns.asyncquery.tcp(query, host, port=port, timeout=None)
     except dns.exception.DNSException as exc:
         raise ProbeFailure("dns", f"bad response from {target.server}: {exc}") from None
     rcode = response.rcode()

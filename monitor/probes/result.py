@@ -21,7 +21,8 @@ Reason = Literal[
     "answer_mismatch",  # DNS answer not in expect
     "loss",  # every ICMP echo in the burst was lost
     "permission",  # the OS refused (ICMP without root or ping_group_range)
-    "error",  # anything else; the message says what
+    "error",  # anything else the network did; the message says what
+    "internal",  # a bug in Pantau itself (issue 12): logged, counted, never evidence against a hop
 ]
 REASONS: tuple[str, ...] = Reason.__args__  # type: ignore[attr-defined]
 _EMPTY: Mapping[str, float] = MappingProxyType({})

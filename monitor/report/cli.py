@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import time
 from datetime import date, datetime
 from pathlib import Path
 
 from monitor.calendar import ServiceCalendar
-from monitor.cli import UsageError, _config, _date, _today
+from monitor.cli import UsageError, _config, _today, day_option
+from monitor.clock import default_clock
 from monitor.config import Config
 from monitor.ledger import Ledger
 from monitor.report.locale import Language
@@ -27,7 +27,7 @@ def add_report_commands(
     p = commands.add_parser(
         "daily", parents=[with_config], help="print or send one day's report (default today)"
     )
-    p.add_argument("--date", type=_date, default=None, help="the day, YYYY-MM-DD")
+    p.add_argument("--date", type=day_option("--date"), default=None, help="the day, YYYY-MM-DD")
     p.add_argument("--format", choices=("text", "html", "json", "eml"), default="text")
     p.add_argument(
         "--language", choices=("id", "en"), default=None, help="default: report.language"
@@ -85,7 +85,7 @@ def _print(
     from monitor.report.render import render_html, render_text
 
     data = collect(ledger, calendar, config, day)
-    report = build_report(data, calendar, config, day, time.time())
+    report = build_report(data, calendar, config, day, default_clock().wall())
     if fmt == "json":
         print(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
     elif fmt == "html":
@@ -107,7 +107,7 @@ async def _mail(
         )
     job = ReportJob(config, ledger, calendar)
     try:
-        now = time.time()
+        now = default_clock().wall()
         if not args.send:
             composed = await job.compose(day, now)
             print(composed.message.as_string(), end="")
@@ -119,6 +119,9 @@ async def _mail(
         sent = datetime.fromtimestamp(row.sent_at or 0, config.office.zone)
         print(f"report {day}: sent {sent:%Y-%m-%d %H:%M} to {', '.join(row.recipients)}")
         return 0
+    if row.status == "failed":
+        print(f"report {day}: rejected by the SMTP server ({row.last_error}); not retried")
+        return 1
     print(f"report {day}: not sent yet ({row.last_error}); the daemon keeps retrying it")
     return 1
 
@@ -141,7 +144,7 @@ def cmd_range(args: argparse.Namespace) -> int:
     ledger = _ledger(config)
     try:
         calendar = ServiceCalendar(config.service_hours, config.office.zone)
-        rows = range_rows(ledger, calendar, config, first, last, time.time())
+        rows = range_rows(ledger, calendar, config, first, last, default_clock().wall())
     finally:
         ledger.close()
     if args.format == "csv":

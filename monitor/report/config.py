@@ -1,5 +1,5 @@
 """The `report:` config section. Imported by monitor.config, so it imports nothing of Pantau's
-but monitor.durations (no cycle, no heavy dependency)."""
+but monitor.durations and monitor.pem (no cycle, no heavy dependency)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from monitor.durations import Duration
+from monitor.pem import check_ca_file
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 # Deliberately loose: the SMTP server is the judge; this only catches obvious typos.
@@ -54,6 +55,8 @@ class SmtpConfig(_Model):
     ca_file: Path | None = None
     """Extra CA bundle to trust (a private mail relay); system CAs otherwise."""
     timeout: Duration = 30.0
+
+    _ca_file = field_validator("ca_file")(classmethod(lambda cls, v: check_ca_file(v)))
 
     @field_validator("password_env")
     @classmethod

@@ -72,6 +72,15 @@ def _transient(exc: Exception) -> bool:
     return isinstance(exc, aiosmtplib.SMTPException | OSError | asyncio.TimeoutError)
 
 
+def rejected(exc: BaseException) -> bool:
+    """The server answered 5xx: the mail as it is will never be accepted (RFC 5321 4.2.1)."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(500 <= r.code < 600 for r in exc.recipients)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return 500 <= exc.code < 600
+    return False
+
+
 def _tls_context(smtp: SmtpConfig) -> ssl.SSLContext | None:
     if smtp.security == "none":
         return None

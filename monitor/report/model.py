@@ -87,6 +87,7 @@ class Incident:
     first_hop: str | None
     first_hop_reason: str | None
     evidence: tuple[Evidence, ...]
+    path: dict[str, Any] | None = None  # issue 14: the ledger's path evidence (report_path.*)
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,6 +376,7 @@ def _incident(
         first_hop=first_hop,
         first_hop_reason=hop_entry.get("reason"),
         evidence=_evidence(episode, tz),
+        path=episode.evidence.get("path"),
     )
 
 

@@ -25,7 +25,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS report_outbox (
     office TEXT NOT NULL,
     day TEXT NOT NULL,                    -- local date of the report, YYYY-MM-DD
-    status TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'skipped')),
+    status TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'skipped', 'failed')),
     message_id TEXT,
     sender TEXT,
     recipients TEXT,                      -- JSON list
@@ -89,12 +89,37 @@ class Outbox:
         self.office = office
         self.lease = lease
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        # FULL: a row marked sent must survive a power cut, or the day's mail goes out twice.
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = self._connect(path)
         self._db.executescript(SCHEMA)
+        self._migrate()
+
+    @staticmethod
+    def _connect(path: str | Path) -> sqlite3.Connection:
+        db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA busy_timeout=5000")
+        # FULL: a row marked sent must survive a power cut, or the day's mail goes out twice.
+        db.execute("PRAGMA synchronous=FULL")
+        return db
+
+    def reattach(self, path: str | Path) -> None:
+        """Use the ledger's rescued copy from now on (monitor/ledger_writer.py); same owner."""
+        self._db.close()
+        self._db = self._connect(path)
+
+    def _migrate(self) -> None:
+        """Before 'failed' (a permanent SMTP rejection) existed, the CHECK did not allow it."""
+        (sql,) = self._db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'report_outbox'"
+        ).fetchone()
+        if "'failed'" in sql:
+            return
+        self._db.executescript(
+            "BEGIN IMMEDIATE; ALTER TABLE report_outbox RENAME TO report_outbox_before_failed;"
+            + SCHEMA
+            + "INSERT INTO report_outbox SELECT * FROM report_outbox_before_failed;"
+            " DROP TABLE report_outbox_before_failed; COMMIT;"
+        )
 
     def close(self) -> None:
         self._db.close()
@@ -184,6 +209,24 @@ class Outbox:
             " last_error = NULL WHERE office = ? AND day = ? AND claimed_by = ?",
             (now, self.office, day.isoformat(), self.owner),
         )
+
+    def mark_failed(self, day: date, now: float, error: str) -> None:
+        """The server refused the mail for good (5xx): keep it, never send it on its own again."""
+        self._db.execute(
+            "UPDATE report_outbox SET status = 'failed', claimed_by = NULL, claimed_at = NULL,"
+            " attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+            " WHERE office = ? AND day = ? AND claimed_by = ?",
+            (error[:500], now, self.office, day.isoformat(), self.owner),
+        )
+
+    def retry_failed(self, day: date, now: float) -> bool:
+        """`pantau report daily --send` on a failed day: queue the frozen mail again."""
+        cursor = self._db.execute(
+            "UPDATE report_outbox SET status = 'queued', next_attempt_at = ?"
+            " WHERE office = ? AND day = ? AND status = 'failed'",
+            (now, self.office, day.isoformat()),
+        )
+        return cursor.rowcount == 1
 
     def release(self, day: date, now: float, error: str, next_attempt_at: float) -> None:
         """A failed round: keep the mail, note why, and when to try again."""

@@ -13,6 +13,7 @@ from datetime import date
 from monitor.calendar import ServiceCalendar
 from monitor.calendar.accounting import Account, account_days, day_bounds, read_facts
 from monitor.config import Config
+from monitor.csv_safe import csv_safe_row
 from monitor.ledger import Ledger
 from monitor.report.locale import Language
 from monitor.report.render import environment
@@ -46,13 +47,13 @@ def render_range_csv(totals: Account) -> str:
     writer.writerow(COLUMNS)
     for d in totals.days:
         writer.writerow(
-            [
+            csv_safe_row([
                 d.date.isoformat(), d.note or "", round(d.scheduled_seconds), round(d.lost_seconds),
                 round(d.slow_seconds), round(d.unmonitored_seconds), d.outages,
                 *(round(d.lost_by_domain.get(x, 0.0)) for x in DOMAINS),
                 round(d.not_yet_seconds), round(d.monitored_seconds),
                 _availability(d.availability),
-            ]
+            ])
         )  # fmt: skip
     return out.getvalue()
 

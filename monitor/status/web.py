@@ -44,8 +44,10 @@ class Source(Protocol):
     config: Config
     calendar: ServiceCalendar
     clock: Clock
-    ledger: Ledger | None
     tracker: LinkTracker | None
+
+    @property
+    def ledger(self) -> Ledger | None: ...  # read only: the daemon's is a Ledger subclass
 
     def healthy(self) -> bool: ...
 

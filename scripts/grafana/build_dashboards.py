@@ -124,8 +124,8 @@ def now_row() -> list:
         stat.Panel()
         .reduce_options(LAST)
         .title("Office open now")
-        .description("pantau_in_service_hours: the office calendar, holidays included.")
-        .with_target(query(f"max by (office) (pantau_in_service_hours{{{OFFICE}}})", "{{office}}"))
+        .description("pantau_service_open: the office calendar, holidays included.")
+        .with_target(query(f"max by (office) (pantau_service_open{{{OFFICE}}})", "{{office}}"))
         .mappings([mapping({0: ("closed", "text"), 1: ("open", "blue")})])
         .color_mode(common.BigValueColorMode.VALUE)
         .graph_mode(common.BigValueGraphMode.NONE)
@@ -142,8 +142,9 @@ def lost_row() -> list:
             .reduce_options(LAST)
             .title(title)
             .description(
-                "Scheduled service time lost to outages (Pantau's lost-seconds counter, "
-                "service hours only). 'Today' starts at the office's local midnight."
+                "Scheduled service time lost to outages, as Pantau's ledger counts it (the same "
+                "seconds as the daily report, also across daemon restarts). Periods are the "
+                "office's local days: 'today' starts at local midnight, 'this month' on the 1st."
             )
             .with_target(query(f"sum by (office) ({record}{{{OFFICE}}})", "{{office}}"))
             .unit("s")
@@ -152,7 +153,7 @@ def lost_row() -> list:
             .thresholds(thresholds((None, "green"), (60, "orange"), (3600, "red")))
             .graph_mode(common.BigValueGraphMode.NONE)
             .height(5)
-            .span(4)
+            .span(6)
         )
 
     availability = (
@@ -225,6 +226,7 @@ def lost_row() -> list:
         lost("Lost service time today", "office_domain:pantau_lost_service_seconds:today"),
         lost("Lost service time, 7 days", "office_domain:pantau_lost_service_seconds:7d"),
         lost("Lost service time, 30 days", "office_domain:pantau_lost_service_seconds:30d"),
+        lost("Lost service time, this month", "office_domain:pantau_lost_service_seconds:month"),
         availability,
         by_domain,
         unmonitored,
@@ -286,7 +288,25 @@ def timeline_row() -> list:
         .height(8)
         .span(24)
     )
-    return [link, targets]
+    month = (
+        statetimeline.Panel()
+        .title("Outages this month")
+        .description(
+            "Every outage and slow period since the 1st of this month (the panel's own time "
+            "range), coloured by fault domain; hover a band for its start and end. The exact "
+            "list with evidence: `pantau outages --from <1st> --to <today>`."
+        )
+        .time_from("now/M")
+        .with_target(query(outage, "outage {{office}}", "A"))
+        .with_target(query(slow, "slow {{office}}", "B"))
+        .mappings([mapping(colors)])
+        .color_scheme(dashboard.FieldColor().mode(dm.FieldColorModeId.FIXED).fixed_color("green"))
+        .show_value(common.VisibilityMode.NEVER)
+        .merge_values(True)
+        .height(6)
+        .span(24)
+    )
+    return [link, month, targets]
 
 
 def latency_row() -> list:

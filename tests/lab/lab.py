@@ -161,6 +161,10 @@ class Lab:
             "targets": [
                 {**target, **overrides.get(target["name"], {})} for target in _targets(self.ca_file)
             ],
+            # Issue 14: path tracing is off here so this lab keeps the verdict table it documents
+            # (with it, a cut ISP-DC `backbone` link is `isp` once a baseline exists); path
+            # verdicts are tested in their own topology, tests/test_lab_path.py.
+            "path": {"enabled": False},
         }
 
 

@@ -1,0 +1,1 @@
+"""Per-hop path evidence: the tracer, who owns which addresses, and what a trace says."""

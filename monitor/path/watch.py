@@ -1,0 +1,138 @@
+"""When to trace, in the daemon: on link-state changes, every `baseline_every` as the healthy
+baseline, never more than once per `min_gap` per target outside transitions, never two traces
+of one target at once, at most two at a time in all. Each trace is its own task on the loop:
+probes never wait for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from monitor.config import Config, DnsTarget, HttpTarget, IcmpTarget, TcpTarget
+from monitor.path.analysis import Owner, PathFinding, judge_path, owner_of
+from monitor.path.metrics import PathMetrics
+from monitor.path.store import PathStore, TraceKind
+from monitor.path.trace import Protocol, Trace
+from monitor.path.tracer import TraceSettings, trace
+
+log = logging.getLogger(__name__)
+Spec = tuple[str, Protocol, int]
+FindingSink = Callable[[str, Trace, PathFinding, dict[str, Any]], None]
+CONCURRENT_TRACES = 2
+
+
+def spec_of(target: object) -> Spec:
+    """(host, protocol, port): TCP SYN to the service's port, ICMP echo for ICMP targets."""
+    if isinstance(target, HttpTarget):
+        parts = urlsplit(target.url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return str(parts.hostname), "tcp", port
+    if isinstance(target, TcpTarget):
+        return target.host, "tcp", target.port
+    if isinstance(target, DnsTarget):
+        if target.transport == "tcp":
+            return target.server_host, "tcp", target.server_port
+        return target.server_host, "icmp", 0
+    assert isinstance(target, IcmpTarget)
+    return target.host, "icmp", 0
+
+
+def annotated(trace: Trace, owners: Sequence[Owner]) -> dict[str, Any]:
+    """The trace as JSON with each hop's owner, as the ledger keeps it (owners may change)."""
+    data = trace.as_dict()
+    for hop in data["hops"]:
+        owner = owner_of(hop["address"], owners)
+        hop["owner"] = None if owner is None else {"name": owner.name, "role": owner.role}
+    return data
+
+
+class PathWatch:
+    """Traces the data-center targets; hands every finding to `sink` (the tracker)."""
+
+    def __init__(
+        self, config: Config, store: PathStore, metrics: PathMetrics, sink: FindingSink
+    ) -> None:
+        settings = config.path
+        self.settings = TraceSettings(settings.max_ttl, settings.probes, settings.timeout)
+        self.min_gap = settings.min_gap
+        self.threshold = settings.loss_threshold
+        self.owners = [Owner.of(o) for o in settings.owners]
+        self.specs = {t.name: spec_of(t) for t in config.targets if t.role == "datacenter"}
+        self.store, self.metrics, self.sink = store, metrics, sink
+        self.baselines = {name: store.baseline(name) for name in self.specs}
+        self.baseline_every = settings.baseline_every
+        self._last: dict[str, float] = {}  # monotonic start of the last trace per target
+        self._last_baseline: dict[str, float] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(CONCURRENT_TRACES)
+
+    def on_transition(self, names: list[str]) -> None:
+        """A link-state change: trace these targets now (unless one is already running)."""
+        for name in names:
+            self._start(name, "transition")
+
+    def baseline_due(self, healthy: Callable[[str], bool]) -> None:
+        """The periodic job: a healthy target gets a baseline every `baseline_every`, and never
+        within `min_gap` of its last trace."""
+        now = time.monotonic()
+        for name in self.specs:
+            if (
+                healthy(name)
+                and now - self._last.get(name, -1e18) >= self.min_gap
+                and now - self._last_baseline.get(name, -1e18) >= self.baseline_every
+            ):
+                self._last_baseline[name] = now
+                self._start(name, "baseline")
+
+    def _start(self, name: str, why: TraceKind) -> None:
+        if name not in self.specs or name in self._tasks:
+            return
+        self._last[name] = time.monotonic()
+        task = asyncio.get_running_loop().create_task(self._run(name, why))
+        self._tasks[name] = task
+        task.add_done_callback(lambda _: self._tasks.pop(name, None))
+
+    async def _run(self, name: str, why: TraceKind) -> None:
+        host, protocol, port = self.specs[name]
+        async with self._slots:
+            try:
+                found = await trace(host, protocol, port, self.settings)
+            except Exception as exc:  # a bug in Pantau is never evidence against a hop
+                log.exception("path trace of %s failed", name)
+                at = time.time()
+                found = Trace(host, "", protocol, port, at, error="internal", message=str(exc))
+        if not found.error and (why != "baseline" or found.reached):
+            await self._store(name, why, found)  # a baseline is a path that reached the target
+        if why == "baseline" and found.reached:
+            self.baselines[name] = found
+        baseline = self.baselines.get(name)
+        finding = judge_path(found, baseline, self.owners, self.threshold)
+        self.metrics.observe(name, why, found, finding)
+        if why != "baseline":
+            evidence = {
+                **finding.as_dict(),
+                "trace": annotated(found, self.owners),
+                "baseline": None if baseline is None else annotated(baseline, self.owners),
+            }
+            self.sink(name, found, finding, evidence)
+
+    async def _store(self, name: str, why: TraceKind, found: Trace) -> None:
+        """Keep the trace in the ledger file, off the loop; a full or locked disk costs the
+        stored copy only: the outage still carries the trace in its evidence (via `sink`)."""
+        try:
+            await asyncio.to_thread(self.store.add, name, why, found)
+        except (sqlite3.Error, OSError) as exc:
+            self.metrics.store_errors.inc()
+            log.error("path trace of %s not stored in the ledger file: %s", name, exc)
+
+    async def close(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
