@@ -109,7 +109,7 @@ async def run(args: argparse.Namespace, wan: Wan | None = None) -> int:
     started = time.time()
     try:
         if wan is not None:
-            processes += start_real_offices(args, wan, central, workdir, started, len(offices))
+            start_real_offices(args, wan, central, workdir, started, len(offices), processes)
         agent_port, alert_port = free_port(), free_port()
         processes.append(start("vmagent", [
             "vmagent", f"-promscrape.config={workdir / 'scrape.yml'}",
@@ -216,10 +216,16 @@ def real_line(central: Central, wan: Wan, count: int) -> str:
 
 
 def start_real_offices(
-    args: argparse.Namespace, wan: Wan, central: Central, workdir: Path, started: float, sims: int
-) -> list[Process]:
-    """One real Pantau (monitor.fleet.real) and one vmagent per office namespace."""
-    processes = []
+    args: argparse.Namespace,
+    wan: Wan,
+    central: Central,
+    workdir: Path,
+    started: float,
+    sims: int,
+    processes: list[Process],
+) -> None:
+    """One real Pantau (monitor.fleet.real) and one vmagent per office namespace, added to
+    `processes` as each starts (so a failure half-way still stops those already running)."""
     for n in range(1, args.real + 1):
         office, ns = f"real-{n}", wan.office_ns(n)
         processes.append(start(office, [
@@ -242,7 +248,6 @@ def start_real_offices(
             "-remoteWrite.maxDiskUsagePerURL=1GiB", "-remoteWrite.flushInterval=1s",
             "-httpListenAddr=127.0.0.1:8429", "-loggerLevel=ERROR",
         ], workdir, "http://127.0.0.1:8429/health", netns=ns))  # fmt: skip
-    return processes
 
 
 def main(argv: list[str] | None = None) -> int:
