@@ -11,6 +11,8 @@ from monitor.config import ConfigError, parse_config
 from monitor.metrics import Metrics
 
 TARGETS = [{"name": "dc", "role": "datacenter", "kind": "tcp", "host": "127.0.0.1", "port": 1}]
+pytestmark = pytest.mark.fleet
+
 OFFICE = {
     "name": "Dispendukcapil Grobogan",
     "id": "grobogan",
