@@ -145,17 +145,18 @@ async def run(args: argparse.Namespace, wan: Wan | None = None) -> int:
             await asyncio.sleep(step)
             if wan is not None and (WAN_CUT[0] <= now() < WAN_CUT[1]) != cut:
                 cut = not cut
-                wan.cut(1, cut)
+                await asyncio.to_thread(wan.cut, 1, cut)
                 print(f"t={now():4.0f}s real-1's WAN {'CUT' if cut else 'restored'}")
             truth = affected(offices, faults, now())
-            said = central.query("fleet:pantau_datacenter_down:ratio")
+            # Blocking HTTP in a thread: this loop also serves the simulated offices' pages.
+            said = await asyncio.to_thread(central.query, "fleet:pantau_datacenter_down:ratio")
             share = f"{float(said[0]['value'][1]):.0%}" if said else "-"
             print(
                 f"t={now():4.0f}s offices {json.dumps(truth, sort_keys=True)}"
                 f"  center: data center down for {share}"
             )
             if wan is not None:
-                print("  real: " + real_line(central, wan, args.real))
+                print("  real: " + await asyncio.to_thread(real_line, central, wan, args.real))
             while alerts:
                 print("  ALERT " + alerts.pop(0))
         pid = central.process.popen.pid  # type: ignore[union-attr]
