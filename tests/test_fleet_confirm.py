@@ -116,6 +116,10 @@ async def test_daemon_carries_the_confirmation_in_status_and_evidence(
         await net.set_mode("datacenter", "ok")
         await wait_until(lambda: link(daemon) == ("up", None), what="link up again")
         assert _fleet(daemon) is None
+        # The closed outage keeps the center's last answer: `pantau outages`, /api/outages.
+        day = daemon.clock.now().astimezone(daemon.config.office.zone).date()
+        (outage,) = daemon.outages(day, day)["outages"]
+        assert outage["fleet"]["state"] == "confirmed" and outage["fleet"]["offices"] == 312
 
 
 async def test_own_isp_fault_is_only_this_office(net: SimNetwork, center: Central) -> None:
