@@ -26,11 +26,13 @@ from pydantic_core import ErrorDetails
 from monitor.calendar import ServiceHoursConfig
 from monitor.config_yaml import YamlProblem, read_yaml
 from monitor.durations import Duration, between, format_duration
+from monitor.maintenance.config import MaintenanceConfig
 from monitor.paging.config import PagesConfig
 from monitor.path.config import PathConfig
 from monitor.pem import check_ca_file
 from monitor.regions import PROVINCES, province_name
 from monitor.report.config import ReportConfig
+from monitor.uplinks.config import Source, check_uplink
 
 Role = Literal["local", "isp", "internet", "datacenter"]
 ROLES: tuple[Role, ...] = ("local", "isp", "internet", "datacenter")
@@ -228,8 +230,13 @@ class _Target(_Model):
     interval: Interval | None = None
     timeout: ProbeTimeout | None = None
     slow_latency: SlowLatency | None = None
+    uplink: str | None = None
+    """The uplink this target is probed through (issue 16); None: the machine's default route."""
+    source: Source | None = None
+    """Bind the probe to a local address or an interface (issue 16)."""
 
     _name = field_validator("name")(classmethod(lambda cls, v: _check_name(v)))
+    _uplink = field_validator("uplink")(classmethod(lambda cls, v: check_uplink(v)))
 
     @property
     def address(self) -> str:
@@ -502,6 +509,7 @@ class Config(_Model):
     pages: PagesConfig = Field(default_factory=PagesConfig)
     web: WebSettings = WebSettings()
     status_page: StatusPage = StatusPage()
+    maintenance: MaintenanceConfig = MaintenanceConfig()
     path: PathConfig = Field(default_factory=PathConfig)
     fleet: FleetSettings | None = None
 
@@ -529,6 +537,11 @@ class Config(_Model):
 
     def slow_latency_of(self, target: _Target) -> float:
         return target.slow_latency or self.outage.slow_latency
+
+    @property
+    def uplinks(self) -> tuple[str, ...]:
+        """Uplink names in config order (the first is the primary); () without uplinks."""
+        return tuple(dict.fromkeys(t.uplink for t in self.targets if t.uplink))
 
     @property
     def listen_host_port(self) -> tuple[str, int]:

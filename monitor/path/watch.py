@@ -64,6 +64,7 @@ class PathWatch:
         self.threshold = settings.loss_threshold
         self.owners = [Owner.of(o) for o in settings.owners]
         self.specs = {t.name: spec_of(t) for t in config.targets if t.role == "datacenter"}
+        self.sources = {t.name: t.source for t in config.targets}  # issue 16: per uplink
         self.store, self.metrics, self.sink = store, metrics, sink
         self.baselines = {name: store.baseline(name) for name in self.specs}
         self.baseline_every = settings.baseline_every
@@ -102,7 +103,7 @@ class PathWatch:
         host, protocol, port = self.specs[name]
         async with self._slots:
             try:
-                found = await trace(host, protocol, port, self.settings)
+                found = await trace(host, protocol, port, self.settings, self.sources.get(name))
             except Exception as exc:  # a bug in Pantau is never evidence against a hop
                 log.exception("path trace of %s failed", name)
                 at = time.time()

@@ -40,7 +40,7 @@ async def probe(target: HttpTarget, timeout: float, ctx: ProbeContext) -> Observ
     """GET (or HEAD) the URL; check status and, if asked, the body."""
     marks = PhaseTrace()
     with measuring() as wire:
-        async with ctx.http.request(
+        async with ctx.http_for(target.source).request(
             target.method,
             target.url,
             headers=target.headers or None,
