@@ -23,6 +23,7 @@ from monitor.calendar import ServiceCalendar
 from monitor.calendar.accounting import account_day, day_bounds, local_day
 from monitor.clock import Clock, default_clock
 from monitor.config import Config
+from monitor.fleet.confirm import Confirmation, confirm_verdict
 from monitor.ledger_lock import LedgerBusy, LedgerLock
 from monitor.ledger_writer import BufferedLedger, LedgerWriter
 from monitor.maintenance.facts import facts_for
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from monitor.path.trace import Trace
     from monitor.path.watch import PathWatch
     from monitor.report.job import ReportJob
+    from monitor.verdict import LinkVerdict
 
 log = logging.getLogger("pantau")
 # `*_created` series double every counter and histogram in the text format for nothing that
@@ -80,7 +82,11 @@ class Daemon:
         self.config = config
         self.clock = clock or default_clock()
         self.metrics = Metrics(registry or CollectorRegistry())
-        self.metrics.set_office(config.office.office_id, config.office.name, config.office.timezone)
+        office = config.office
+        self.metrics.set_office(
+            office.office_id, office.name, office.timezone,
+            office.province or "", office.regency_code or "", office.isp or "",
+        )  # fmt: skip
         self.calendar = ServiceCalendar(config.service_hours, config.office.zone)
         self._on_event = on_event
         self.last: dict[str, ProbeResult] = {}
@@ -91,6 +97,7 @@ class Daemon:
         self.storage_problem: str | None = None  # why /healthz answers 503, None while fine
         self._moved: str | None = None  # the ledger file was deleted or replaced: what to do
         self.tracker: LinkTracker | None = None
+        self.fleet: Confirmation | None = None  # the center's word on the current verdict
         self.page_facts: PageFacts | None = None
         self.ledger_totals: LedgerTotals | None = None
         self.scheduler: ProbeScheduler | None = None
@@ -209,6 +216,11 @@ class Daemon:
             # A send may wait out SMTP retries for minutes: one at a time, never queued up; the
             # outbox is sent at start too.
             self.scheduler.every(60, self._send_reports, "_report", at_start=True)
+        if config.fleet is not None:
+            # Fleet confirmation (issue 15): its own job with a timeout, never in a probe's way.
+            self.scheduler.every(
+                config.fleet.every, self._confirm_with_fleet, "_fleet", at_start=True
+            )
         self.tracker.flush(self.clock.wall())  # sets pantau_service_open at once
         self.page_facts.update(self.tracker, self.clock.wall())
         self.ledger_totals.update(self.clock.wall(), time.monotonic())
@@ -394,6 +406,13 @@ class Daemon:
             log.error("%s; keeping the evidence in memory until it can be written", problem)
         self.storage_problem = problem
 
+    async def _confirm_with_fleet(self) -> None:
+        fleet = self.config.fleet
+        if self.tracker is not None and fleet is not None:
+            self.fleet = await confirm_verdict(
+                self.tracker, fleet.url, self.config.office.isp, fleet.timeout, self.clock.wall()
+            )
+
     async def _housekeeping(self) -> None:
         self.clock.resync()
         if self.ledger is not None:
@@ -513,7 +532,9 @@ class Daemon:
                 "domain": verdict.domain if verdict else None,
                 "since": None if episode is None else episode.started_at,
                 "episode": None if episode is None else episode.kind,
-            },
+            }
+            # Only with a `fleet` section: the center's word on the verdict (issue 15).
+            | ({"fleet": _fleet_of(self.fleet, verdict)} if self.config.fleet else {}),
             "in_service_hours": self.calendar.is_open(self.clock.now()),
             # issue 14: whether a path trace confirms the link's domain (None: not traced)
             "path": {
@@ -534,6 +555,13 @@ class Daemon:
         start, end = day_bounds(day, day, zone)
         facts = facts_for(self.ledger, self.ledger.path, self.config, start, end, now)
         return account_day(facts, self.calendar, zone, day, now).as_json()
+
+
+def _fleet_of(fleet: Confirmation | None, verdict: LinkVerdict | None) -> dict[str, Any] | None:
+    """The fleet's answer, if it is about the verdict now shown (issue 15)."""
+    if fleet is None or verdict is None or verdict.state != "down":
+        return None
+    return fleet.as_dict() if verdict.domain == fleet.domain else None
 
 
 def path_summary(trace: Trace, finding: PathFinding, watch: PathWatch | None) -> str:

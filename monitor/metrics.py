@@ -40,7 +40,7 @@ class Metrics:
         self.office_info = Gauge(
             "pantau_office_info",
             "Identity of the office this daemon watches; always 1.",
-            ["office", "name", "timezone"],
+            ["office", "name", "timezone", "province", "regency_code", "isp"],
             registry=r,
         )
         # --- link state and outages (issue: outages with a verdict) ---
@@ -263,8 +263,24 @@ class Metrics:
             self.series.get(target).uplink = uplink  # the label on its probe series
         self.link_degraded.set(0)
 
-    def set_office(self, office_id: str, name: str, timezone: str) -> None:
-        self.office_info.labels(office=office_id, name=name, timezone=timezone).set(1)
+    def set_office(
+        self,
+        office_id: str,
+        name: str,
+        timezone: str,
+        province: str = "",
+        regency_code: str = "",
+        isp: str = "",
+    ) -> None:
+        """Set the office identity once; national rules join it by `office` (issue 15)."""
+        self.office_info.labels(
+            office=office_id,
+            name=name,
+            timezone=timezone,
+            province=province,
+            regency_code=regency_code,
+            isp=isp,
+        ).set(1)
 
     def observe_probe(self, result: ProbeResult) -> None:
         """Export one probe result (called once per probe: keep it cheap)."""

@@ -98,6 +98,8 @@ def outage_rows(
                 ),
                 # issue 14: {confirmed, cause, targets: {name: finding + trace + baseline}}
                 "path": episode.evidence.get("path"),
+                # issue 15: the center's last word on the verdict {state, offices, of, ...}
+                "fleet": episode.evidence.get("fleet"),
             }
         )
     unmonitored = [
