@@ -16,8 +16,8 @@ from aiohttp import web
 from monitor import __version__
 from monitor.fleet.offices import Office
 from monitor.fleet.scenario import Fault, View, view
+from monitor.vocabulary import DOMAINS, LINK_STATES, TARGET_STATES
 
-DOMAINS = ("local", "isp", "datacenter", "dns", "unknown")
 BUCKETS = ("0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0",
            "2.5", "5.0", "10.0", "30.0", "+Inf")  # fmt: skip
 # The example office's targets (config/pantau.yaml): name, role, kind.
@@ -62,9 +62,7 @@ def render(office: Office, now: View, service_open: bool, *, full: bool = True) 
     if not full:
         return lines
     link = "down" if now.domain else "up"
-    lines += [
-        f"pantau_link_state{_labels(state=s)} {int(s == link)}" for s in ("up", "slow", "down")
-    ]
+    lines += [f"pantau_link_state{_labels(state=s)} {int(s == link)}" for s in LINK_STATES]
     lines += [f"pantau_slow_active{_labels(domain=d)} 0" for d in DOMAINS]
     failing = _FAILING.get(now.domain or "", set())
     for target, role, kind in TARGETS:
@@ -79,7 +77,7 @@ def render(office: Office, now: View, service_open: bool, *, full: bool = True) 
         state = "up" if ok else "down"
         lines += [
             f"pantau_target_state{_labels(target=target, state=s)} {int(s == state)}"
-            for s in ("up", "slow", "down", "unknown")
+            for s in TARGET_STATES
         ]
     return lines
 

@@ -29,6 +29,7 @@ from monitor.maintenance.facts import facts_for
 from monitor.maintenance.plan import Planned, active
 from monitor.report.locale import Formatter
 from monitor.report.model import trend_days
+from monitor.vocabulary import LINK_STATES
 
 POLL_SECONDS = 2.0
 """How often the page fetches /status.json."""
@@ -183,7 +184,7 @@ def _headline(
                 when = words.status_reopens_day.format(day=fmt.date(local.date()), time=time_text)
             lines.append(words.status_reopens.format(when=when))
         return "closed", key, lines
-    if live.state not in ("up", "slow", "down"):
+    if live.state not in LINK_STATES:
         checking = [words.status_headline["unknown"], words.status_detail["unknown"]]
         return "checking", "unknown", checking
     if live.state == "up":
