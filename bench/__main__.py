@@ -21,6 +21,7 @@ from typing import Any
 from bench.cpu import blackbox_load, max_rate, pantau_load
 from bench.lab import NS_ADDR, REPO, Namespace, Proc, python, wait_port
 from bench.probers import blackbox_binary
+from bench.repeat import median_of, spread, summary
 from bench.report import render
 from bench.soak import idle_rss, lag, soak
 from bench.timing import blackbox_truth, pantau_truth
@@ -54,6 +55,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="probe interval of the CPU rows (default 5 s; 1 s above 500/s)",
     )
     parser.add_argument("--window", type=float, default=15.0, help="seconds measured per row")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of each comparison, interleaved (Pantau, blackbox, Pantau, ...); median "
+        "and range reported",
+    )
     parser.add_argument("--max-window", type=float, default=6.0, help="seconds per max-rate step")
     parser.add_argument("--lag-targets", type=_floats, default=[1000, 5000])
     parser.add_argument(
@@ -159,56 +167,76 @@ def run_sections(
             for rate in args.rates:
                 if late():
                     break
-                row = {
-                    "kind": kind,
-                    "rate": rate,
-                    "pantau": asdict(
-                        pantau_load(work, kind, rate, 2.0, args.window, args.interval)
-                    ),
-                }
-                if blackbox:
-                    row["blackbox"] = asdict(
-                        blackbox_load(work, kind, rate, 2.0, args.window, args.interval)
-                    )
-                    row["ratio"] = row["pantau"]["cpu_per_1000"] / row["blackbox"]["cpu_per_1000"]
+                runs: list[dict[str, Any]] = []
+                for _ in range(args.repeat):
+                    run = {
+                        "pantau": asdict(
+                            pantau_load(work, kind, rate, 2.0, args.window, args.interval)
+                        )
+                    }
+                    if blackbox:
+                        run["blackbox"] = asdict(
+                            blackbox_load(work, kind, rate, 2.0, args.window, args.interval)
+                        )
+                        run["ratio"] = (
+                            run["pantau"]["cpu_per_1000"] / run["blackbox"]["cpu_per_1000"]
+                        )
+                    runs.append(run)
+                row = cpu_row(kind, rate, runs)
                 rows.append(row)
                 print(progress(row), flush=True)
     maxima: dict[str, dict[str, float]] = {"pantau": {}, "blackbox": {}}
     if "max" in sections:
         rows = results["max"] = []
         for kind in kinds:
-            for prober in ("pantau", "blackbox") if blackbox else ("pantau",):
-                if late():
-                    break
-                best, steps = max_rate(
-                    work, prober, kind, MAX_STEPS[kind], args.max_window, deadline
-                )
-                maxima[prober][kind] = best
-                rows.append(
-                    {
-                        "prober": prober,
-                        "kind": kind,
-                        "max_rate": best,
-                        "steps": [asdict(s) for s in steps],
-                    }
-                )
-                print(f"max {prober} {kind}: {best:.0f}/s", flush=True)
+            found: dict[str, list[dict[str, Any]]] = {"pantau": [], "blackbox": []}
+            for _ in range(args.repeat):
+                for prober in ("pantau", "blackbox") if blackbox else ("pantau",):
+                    if late():
+                        break
+                    best, steps = max_rate(
+                        work, prober, kind, MAX_STEPS[kind], args.max_window, deadline
+                    )
+                    found[prober].append({"max_rate": best, "steps": [asdict(s) for s in steps]})
+                    print(f"max {prober} {kind}: {best:.0f}/s", flush=True)
+            for prober, runs in found.items():
+                if runs:
+                    values = [run["max_rate"] for run in runs]
+                    maxima[prober][kind] = median_of(values)
+                    rows.append(
+                        {
+                            "prober": prober,
+                            "kind": kind,
+                            "max_rate": median_of(values),
+                            "range": spread(values),
+                            "runs": runs,
+                        }
+                    )
     if "timing" in sections and tools() is not None:
         rows = results["timing"] = []
         for kind in ("tcp", "http"):
-            for prober in ("pantau", "blackbox") if blackbox else ("pantau",):
-                heavy = 0.7 * maxima[prober].get(kind, MAX_STEPS[kind][1])
-                for load, rate in (("light", args.light_rate), ("70%", heavy)):
-                    if late():
-                        break
-                    measure = pantau_truth if prober == "pantau" else blackbox_truth
-                    truth = measure(work, ns, kind, load, rate, min(args.window, 10.0))
-                    rows.append(asdict(truth))
-                    print(
-                        f"timing {prober} {kind} {load} {rate:.0f}/s: p50 "
-                        f"{truth.p50_ms:.3f} ms p99 {truth.p99_ms:.3f} ms",
-                        flush=True,
-                    )
+            for load in ("light", "70%"):
+                found = {"pantau": [], "blackbox": []}
+                for _ in range(args.repeat):
+                    for prober in ("pantau", "blackbox") if blackbox else ("pantau",):
+                        if late():
+                            break
+                        heavy = 0.7 * maxima[prober].get(kind, MAX_STEPS[kind][1])
+                        rate = args.light_rate if load == "light" else heavy
+                        measure = pantau_truth if prober == "pantau" else blackbox_truth
+                        truth = measure(work, ns, kind, load, rate, min(args.window, 10.0))
+                        found[prober].append(asdict(truth))
+                        print(
+                            f"timing {prober} {kind} {load} {rate:.0f}/s: p50 "
+                            f"{truth.p50_ms:.3f} ms p99 {truth.p99_ms:.3f} ms",
+                            flush=True,
+                        )
+                for runs in found.values():
+                    if runs:
+                        row = summary(runs)
+                        row["p99_range"] = spread([run["p99_ms"] for run in runs])
+                        row["runs"] = runs
+                        rows.append(row)
     elif "timing" in sections:
         print("bench: tshark/dumpcap missing (apt-get install tshark); no timing truth")
     if "lag" in sections:
@@ -232,6 +260,19 @@ def run_sections(
             "soak": {**asdict(soaked), "growth_pct": soaked.growth_pct},
         }
         print(f"memory idle {idle:.1f} MB, soak {soaked.growth_pct:+.1f}%", flush=True)
+
+
+def cpu_row(kind: str, rate: float, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One CPU comparison: medians (the `pantau`/`blackbox`/`ratio` keys), ranges, every run."""
+    row: dict[str, Any] = {"kind": kind, "rate": rate, "runs": runs}
+    for prober in ("pantau", "blackbox"):
+        if prober in runs[0]:
+            row[prober] = summary([run[prober] for run in runs])
+            row[f"{prober}_range"] = spread([run[prober]["cpu_per_1000"] for run in runs])
+    if "ratio" in runs[0]:
+        row["ratio"] = median_of([run["ratio"] for run in runs])
+        row["ratio_range"] = spread([run["ratio"] for run in runs])
+    return row
 
 
 def progress(row: dict[str, Any]) -> str:
