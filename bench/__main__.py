@@ -20,6 +20,7 @@ from typing import Any
 
 from bench.cpu import blackbox_load, max_rate, pantau_load
 from bench.lab import NS_ADDR, REPO, Namespace, Proc, python, wait_port
+from bench.overload import overload
 from bench.probers import blackbox_binary
 from bench.repeat import median_of, spread, summary
 from bench.report import render
@@ -27,7 +28,7 @@ from bench.soak import idle_rss, lag, soak
 from bench.timing import blackbox_truth, pantau_truth
 from bench.wire import tools
 
-SECTIONS = ("cpu", "max", "timing", "lag", "memory")
+SECTIONS = ("cpu", "max", "overload", "timing", "lag", "memory")
 MAX_STEPS = {
     "http": [500, 1000, 1500, 2000, 2500, 3000],
     "tcp": [1000, 2000, 3000, 4000, 5000, 6000],
@@ -63,6 +64,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "and range reported",
     )
     parser.add_argument("--max-window", type=float, default=6.0, help="seconds per max-rate step")
+    parser.add_argument(
+        "--overload-rate",
+        type=float,
+        default=None,
+        help="HTTP probes/s of the overload section (default 150%% of Pantau's measured max, "
+        "else 3750)",
+    )
+    parser.add_argument("--overload-seconds", type=float, default=20.0)
     parser.add_argument("--lag-targets", type=_floats, default=[1000, 5000])
     parser.add_argument(
         "--soak",
@@ -212,6 +221,20 @@ def run_sections(
                             "runs": runs,
                         }
                     )
+    if "overload" in sections:
+        rows = results["overload"] = []
+        rate = args.overload_rate or 1.5 * maxima["pantau"].get("http", 2500)
+        for _ in range(args.repeat):
+            if late():
+                break
+            over = overload(work, "http", rate, args.overload_seconds)
+            rows.append(asdict(over))
+            print(
+                f"overload http {rate:.0f}/s: {over.timeouts} timeouts, {over.timeouts_over} "
+                f"past the deadline + 10 ms (worst {over.worst_timeout_ms:.1f} ms), "
+                f"{over.skipped:.0f} skipped, {over.skip_log_lines} log lines",
+                flush=True,
+            )
     if "timing" in sections and tools() is not None:
         rows = results["timing"] = []
         for kind in ("tcp", "http"):

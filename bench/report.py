@@ -46,6 +46,21 @@ def render(results: dict[str, Any]) -> str:
                 f" {row['max_rate']:7.0f} {_range(row.get('range'), '.0f'):>11}"
             )
         lines.append("")
+    if results.get("overload"):
+        lines += [
+            "Overload (Pantau, HTTP, 1 s interval, 900 ms timeout): every run",
+            f"{'rate/s':>7} {'secs':>5} {'probes':>7} {'success':>7} {'timeouts':>8}"
+            f" {'>+10ms':>6} {'worst ms':>8} {'lag p99':>8} {'skipped':>8} {'log lines':>9}"
+            f" {'core':>5}",
+        ]
+        for row in results["overload"]:
+            lines.append(
+                f"{row['rate']:7.0f} {row['seconds']:5.0f} {row['probes']:7d} {row['success']:7d}"
+                f" {row['timeouts']:8d} {row['timeouts_over']:6d}"
+                f" {_f(row['worst_timeout_ms'], '.1f'):>8} {_f(row['start_lag_p99_ms'], '.1f'):>8}"
+                f" {row['skipped']:8.0f} {row['skip_log_lines']:9d} {row['core_share']:5.2f}"
+            )
+        lines.append("")
     if results.get("timing"):
         lines += [
             "Timing truth: |reported - wire|, ms (TCP connect: SYN->SYN/ACK; HTTP TTFB: "

@@ -156,6 +156,9 @@ class ProbeScheduler:
         placed = loop.time()
         for line in self._skips.due(placed):
             log.warning("%s", line)
+        # The loop's lag is judged from the planned instant, except in the first slot: the
+        # job's first run after start-up may come late without the loop being behind.
+        first_slot = group.next_tick == 0
         for tick in range(first, current + 1):
             index = tick % group.count
             due = group.members.get(index)
@@ -164,12 +167,13 @@ class ProbeScheduler:
             cycle_start = self._base + (tick - index) * group.slot
             for member in due:
                 planned = cycle_start + group.offsets[member]
+                since = max(planned, placed) if first_slot else planned
                 group.handles.append(
-                    loop.call_at(planned, self._fire, group, member, planned, placed)
+                    loop.call_at(planned, self._fire, group, member, planned, since)
                 )
         group.next_tick = max(group.next_tick, current + 1)
 
-    def _fire(self, group: _Group, member: int, planned: float, placed: float) -> None:
+    def _fire(self, group: _Group, member: int, planned: float, since: float) -> None:
         if self._stopping:
             return
         loop = asyncio.get_running_loop()
@@ -181,9 +185,9 @@ class ProbeScheduler:
         if now - planned > group.grace:
             self._skip(target, f"started {now - planned:.1f}s late", now)
             return
-        # The timer's own lateness: a slot placed late (start-up, a late slot job) is judged by
-        # the grace above; a timer that fires late means the loop is behind right now.
-        behind = now - max(planned, placed)
+        # Late by more than LOOP_BEHIND (a late timer, or a slot job that ran late: either way
+        # the loop is behind right now): skip rather than start a probe whose timers fire late.
+        behind = now - since
         if behind > LOOP_BEHIND:
             self._skip(target, f"the event loop is {behind * 1000:.0f} ms behind (overload)", now)
             return
