@@ -87,6 +87,7 @@ class _Group:
         self.slot, self.count, self.members = slots(interval, offsets)
         self.grace = max(int(interval / 2), 1)  # as APScheduler's misfire_grace_time was
         self.next_tick = 0  # the first slot not yet placed on the loop
+        self.first_placed = 0.0  # loop time the first slot was placed at
         self.handles: list[asyncio.TimerHandle] = []  # the last slot's, for shutdown
 
 
@@ -156,9 +157,8 @@ class ProbeScheduler:
         placed = loop.time()
         for line in self._skips.due(placed):
             log.warning("%s", line)
-        # The loop's lag is judged from the planned instant, except in the first slot: the
-        # job's first run after start-up may come late without the loop being behind.
-        first_slot = group.next_tick == 0
+        if group.next_tick == 0:
+            group.first_placed = placed
         for tick in range(first, current + 1):
             index = tick % group.count
             due = group.members.get(index)
@@ -167,13 +167,10 @@ class ProbeScheduler:
             cycle_start = self._base + (tick - index) * group.slot
             for member in due:
                 planned = cycle_start + group.offsets[member]
-                since = max(planned, placed) if first_slot else planned
-                group.handles.append(
-                    loop.call_at(planned, self._fire, group, member, planned, since)
-                )
+                group.handles.append(loop.call_at(planned, self._fire, group, member, planned))
         group.next_tick = max(group.next_tick, current + 1)
 
-    def _fire(self, group: _Group, member: int, planned: float, since: float) -> None:
+    def _fire(self, group: _Group, member: int, planned: float) -> None:
         if self._stopping:
             return
         loop = asyncio.get_running_loop()
@@ -187,7 +184,9 @@ class ProbeScheduler:
             return
         # Late by more than LOOP_BEHIND (a late timer, or a slot job that ran late: either way
         # the loop is behind right now): skip rather than start a probe whose timers fire late.
-        behind = now - since
+        # Only the first slot counts from when it was placed: the job's first run after
+        # start-up may come late without the loop being behind.
+        behind = now - max(planned, group.first_placed)
         if behind > LOOP_BEHIND:
             self._skip(target, f"the event loop is {behind * 1000:.0f} ms behind (overload)", now)
             return
