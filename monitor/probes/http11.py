@@ -25,6 +25,7 @@ import h11
 
 from monitor.body_match import BODY_LIMIT
 from monitor.probes import phase
+from monitor.probes.result import ProbeFailure
 from monitor.probes.wire_clock import SO_TIMESTAMPNS, StampingSocket, WireClock
 
 USER_AGENT = "pantau"
@@ -78,7 +79,7 @@ class _Reader(asyncio.Protocol):
         self._feed(b"")
         return None
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def connection_lost(self, exc: BaseException | None) -> None:
         error = exc or ConnectionResetError("connection closed by the peer before the answer")
         for future in (self.head, self.done):
             if not future.done():
@@ -96,9 +97,16 @@ class _Reader(asyncio.Protocol):
                     return
                 self._on(event)
         except h11.RemoteProtocolError as exc:
-            self.connection_lost(_Malformed(f"not a valid HTTP/1.1 answer: {exc}"))
+            if not data and not self.head.done():
+                self.connection_lost(None)  # closed without a word: reason reset
+            elif not data:
+                self.connection_lost(
+                    _malformed("the connection closed before the end of the answer")
+                )
+            else:
+                self.connection_lost(_malformed(f"not a valid HTTP/1.1 answer: {exc}"))
         except zlib.error as exc:
-            self.connection_lost(_Malformed(f"the compressed body is corrupt: {exc}"))
+            self.connection_lost(_malformed(f"the compressed body is corrupt: {exc}"))
 
     def _on(self, event: Any) -> None:
         if isinstance(event, h11.InformationalResponse):
@@ -122,8 +130,9 @@ class _Reader(asyncio.Protocol):
             raise h11.RemoteProtocolError("connection closed before the end of the answer")
 
 
-class _Malformed(ConnectionError):
+def _malformed(message: str) -> ProbeFailure:
     """The peer's answer is not HTTP/1.1 as h11 reads it: a network outcome, reason `error`."""
+    return ProbeFailure("error", message)
 
 
 def _decoder(headers: Any) -> Any:
