@@ -18,6 +18,7 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -167,10 +168,12 @@ def _is_ip(host: str) -> bool:
 Resolve = Callable[[str, int], Awaitable[list[tuple[socket.AddressFamily, Any]]]]
 
 
-async def _connect(host: str, port: int, answer: Answer, resolve: Resolve) -> StampingSocket:
+async def _connect(
+    host: str, port: int, is_ip: bool, answer: Answer, resolve: Resolve
+) -> StampingSocket:
     """A connected, stamping, non-blocking socket; the first address that answers wins."""
     loop = asyncio.get_running_loop()
-    if _is_ip(host):
+    if is_ip:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         addresses: list[tuple[socket.AddressFamily, Any]] = [(family, (host, port))]
     else:
@@ -201,7 +204,33 @@ async def _connect(host: str, port: int, answer: Answer, resolve: Resolve) -> St
     raise error
 
 
-def _request(method: str, host: str, port: int, scheme: str, path: str, headers: Any) -> bytes:
+@dataclass(frozen=True, slots=True)
+class _Url:
+    """What a probe needs from its URL, parsed once per URL (not once per probe)."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    is_ip: bool
+
+
+@lru_cache(maxsize=4096)
+def _url(url: str) -> _Url:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    return _Url(parts.scheme, host, port, path, _is_ip(host))
+
+
+@lru_cache(maxsize=4096)
+def _request(
+    method: str, host: str, port: int, scheme: str, path: str, headers: tuple[tuple[str, str], ...]
+) -> h11.Request:
+    """The request, validated once per target: h11's header checks cost ~0.1 ms a probe."""
     default = 443 if scheme == "https" else 80
     authority = f"[{host}]" if ":" in host else host
     if port != default:
@@ -212,11 +241,10 @@ def _request(method: str, host: str, port: int, scheme: str, path: str, headers:
         "accept": ("Accept", "*/*"),
         "accept-encoding": ("Accept-Encoding", "gzip, deflate"),
     }
-    for name, value in (headers or {}).items():
+    for name, value in headers:
         fields[name.lower()] = (name, value)
     fields["connection"] = ("Connection", "close")  # every probe stands alone
-    conn = h11.Connection(h11.CLIENT)
-    return conn.send(h11.Request(method=method, target=path, headers=list(fields.values())))
+    return h11.Request(method=method, target=path, headers=list(fields.values()))
 
 
 async def fetch(
@@ -232,16 +260,12 @@ async def fetch(
     from monitor.probes.tcp import kernel_connect_rtt
 
     loop = asyncio.get_running_loop()
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    path = parts.path or "/"
-    if parts.query:
-        path = f"{path}?{parts.query}"
+    parts = _url(url)
+    host, port = parts.host, parts.port
     answer = Answer(start=time.monotonic())
     phase.enter("connect")
     answer.connect_start = time.monotonic()
-    sock = await _connect(host, port, answer, resolve)
+    sock = await _connect(host, port, parts.is_ip, answer, resolve)
     answer.connect_rtt = kernel_connect_rtt(sock)
     reader = _Reader(answer.wire, method == "HEAD", whole_body)
     try:
@@ -260,7 +284,10 @@ async def fetch(
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is not None:
             answer.peer_cert_der = ssl_object.getpeercert(binary_form=True)
-        transport.write(_request(method, host, port, parts.scheme, path, headers))
+        request = _request(
+            method, host, port, parts.scheme, parts.path, tuple((headers or {}).items())
+        )
+        transport.write(reader.conn.send(request) or b"")
         answer.sent = time.monotonic()
         phase.enter("response")
         head = await reader.head
