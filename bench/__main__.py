@@ -223,7 +223,8 @@ def run_sections(
                     )
     if "overload" in sections:
         rows = results["overload"] = []
-        rate = args.overload_rate or 1.5 * maxima["pantau"].get("http", 2500)
+        measured = maxima["pantau"].get("http") or 2500  # 0: no step kept up (noise)
+        rate = args.overload_rate or 1.5 * measured
         for _ in range(args.repeat):
             if late():
                 break
