@@ -133,7 +133,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         from monitor.webconfig import describe, load_web_config
 
         print(f"{config.web.config_file}: OK — {describe(load_web_config(config.web.config_file))}")
-    return 0
+    from monitor.uplinks.bind import source_problems
+
+    missing = source_problems(config)  # issue 16: a source this machine does not have
+    for problem in missing:
+        print(f"{args.config}: {problem}", file=sys.stderr)
+    return 1 if missing else 0
 
 
 async def serve(config: Config, stop: asyncio.Event) -> None:

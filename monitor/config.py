@@ -26,10 +26,13 @@ from pydantic_core import ErrorDetails
 from monitor.calendar import ServiceHoursConfig
 from monitor.config_yaml import YamlProblem, read_yaml
 from monitor.durations import Duration, between, format_duration
+from monitor.maintenance.config import MaintenanceConfig
 from monitor.paging.config import PagesConfig
 from monitor.path.config import PathConfig
 from monitor.pem import check_ca_file
+from monitor.regions import PROVINCES, province_name
 from monitor.report.config import ReportConfig
+from monitor.uplinks.config import Source, check_uplink
 
 Role = Literal["local", "isp", "internet", "datacenter"]
 ROLES: tuple[Role, ...] = ("local", "isp", "internet", "datacenter")
@@ -47,6 +50,8 @@ MAX_TARGETS = 10_000  # the benchmark runs 5,000 on one core
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 # An HTTP header name is an RFC 9110 token.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_REGENCY_CODE = re.compile(r"^(\d{2})\.(\d{2})$")
+_ISP = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
 class ConfigError(Exception):
@@ -104,6 +109,55 @@ class Office(_Model):
     name: str = Field(min_length=1, max_length=120)
     id: str | None = None
     timezone: str = "Asia/Jakarta"
+    # Identity for the national view (issue 15): labels of pantau_office_info, set once.
+    province: str | None = None
+    regency_code: str | None = None
+    isp: str | None = None
+
+    @field_validator("province")
+    @classmethod
+    def _province(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = province_name(value)
+        if name is None:
+            raise ValueError(
+                f"must be one of Indonesia's 38 provinces (e.g. Jawa Tengah); got {value!r}"
+            )
+        return name
+
+    @field_validator("regency_code")
+    @classmethod
+    def _regency_code(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        match = _REGENCY_CODE.match(value)
+        if not match or match.group(1) not in PROVINCES or match.group(2) == "00":
+            raise ValueError(
+                "must be the ministry's regency/city code, province.regency "
+                f"(e.g. 33.15 for Grobogan); got {value!r}"
+            )
+        return value
+
+    @field_validator("isp")
+    @classmethod
+    def _isp(cls, value: str | None) -> str | None:
+        if value is not None and not _ISP.match(value):
+            raise ValueError(
+                f"must be lower-case letters, digits and '-' (e.g. telkom); got {value!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _code_in_province(self) -> Office:
+        if self.province and self.regency_code:
+            code = self.regency_code[:2]
+            if PROVINCES[code] != self.province:
+                raise ValueError(
+                    f"regency_code {self.regency_code} is in {PROVINCES[code]}, not in "
+                    f"{self.province}: fix one of them"
+                )
+        return self
 
     @field_validator("id")
     @classmethod
@@ -176,8 +230,13 @@ class _Target(_Model):
     interval: Interval | None = None
     timeout: ProbeTimeout | None = None
     slow_latency: SlowLatency | None = None
+    uplink: str | None = None
+    """The uplink this target is probed through (issue 16); None: the machine's default route."""
+    source: Source | None = None
+    """Bind the probe to a local address or an interface (issue 16)."""
 
     _name = field_validator("name")(classmethod(lambda cls, v: _check_name(v)))
+    _uplink = field_validator("uplink")(classmethod(lambda cls, v: check_uplink(v)))
 
     @property
     def address(self) -> str:
@@ -413,6 +472,31 @@ class StatusPage(_Model):
     the browser's part: `chromium --kiosk URL`."""
 
 
+class FleetSettings(_Model):
+    """The central store that confirms a verdict (issue 15); optional."""
+
+    url: str
+    timeout: Duration = 2.0
+    every: Duration = 30.0
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                "must be the central store's base URL, e.g. https://pantau-pusat.example.go.id; "
+                f"got {value!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _timeout_shorter(self) -> FleetSettings:
+        if self.timeout >= self.every:
+            raise ValueError("timeout must be shorter than every (e.g. timeout: 2s, every: 30s)")
+        return self
+
+
 class Config(_Model):
     office: Office
     listen: str = "127.0.0.1:9470"
@@ -425,7 +509,9 @@ class Config(_Model):
     pages: PagesConfig = Field(default_factory=PagesConfig)
     web: WebSettings = WebSettings()
     status_page: StatusPage = StatusPage()
+    maintenance: MaintenanceConfig = MaintenanceConfig()
     path: PathConfig = Field(default_factory=PathConfig)
+    fleet: FleetSettings | None = None
 
     @field_validator("listen", mode="before")
     @classmethod
@@ -451,6 +537,11 @@ class Config(_Model):
 
     def slow_latency_of(self, target: _Target) -> float:
         return target.slow_latency or self.outage.slow_latency
+
+    @property
+    def uplinks(self) -> tuple[str, ...]:
+        """Uplink names in config order (the first is the primary); () without uplinks."""
+        return tuple(dict.fromkeys(t.uplink for t in self.targets if t.uplink))
 
     @property
     def listen_host_port(self) -> tuple[str, int]:

@@ -124,8 +124,14 @@ def read_yaml(path: str | Path) -> Any:
         return _load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = " ".join(str(exc.problem or exc).split())
+        if "nesting depth" in problem:
+            # libyaml >= 0.2.5 has a depth limit of its own (1,000) that may trip before ours.
+            raise YamlProblem(
+                f"{f'line {mark.line + 1}: ' if mark else ''}nested more than {MAX_DEPTH} "
+                "levels deep; a Pantau config needs at most a handful"
+            ) from None
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise YamlProblem(f"{where}not valid YAML ({problem})") from None
     except yaml.reader.ReaderError as exc:  # a control character; it has no problem_mark
         line = text[: exc.position].count("\n") + 1

@@ -20,11 +20,14 @@ from prometheus_client import CollectorRegistry
 
 from monitor import probes
 from monitor.calendar import ServiceCalendar
-from monitor.calendar.accounting import account_day, day_bounds, local_day, read_facts
+from monitor.calendar.accounting import account_day, day_bounds, local_day
 from monitor.clock import Clock, default_clock
 from monitor.config import Config
+from monitor.fleet.confirm import Confirmation, confirm_verdict
 from monitor.ledger_lock import LedgerBusy, LedgerLock
 from monitor.ledger_writer import BufferedLedger, LedgerWriter
+from monitor.maintenance.facts import facts_for
+from monitor.maintenance.job import MaintenanceWatch
 from monitor.metrics import Metrics
 from monitor.outages import outage_rows
 from monitor.paging.facts import PageFacts
@@ -34,6 +37,9 @@ from monitor.probes.result import ProbeResult
 from monitor.schedule import ProbeScheduler
 from monitor.status.web import add_status_page, board_for
 from monitor.tracker import LinkTracker
+from monitor.uplinks.bind import source_problems
+from monitor.uplinks.ledger import DegradedLedger
+from monitor.uplinks.watch import UplinkWatch
 from monitor.web import index, make_app
 from monitor.webfront import WebFront
 
@@ -42,6 +48,7 @@ if TYPE_CHECKING:
     from monitor.path.trace import Trace
     from monitor.path.watch import PathWatch
     from monitor.report.job import ReportJob
+    from monitor.verdict import LinkVerdict
 
 log = logging.getLogger("pantau")
 # `*_created` series double every counter and histogram in the text format for nothing that
@@ -74,7 +81,11 @@ class Daemon:
         self.config = config
         self.clock = clock or default_clock()
         self.metrics = Metrics(registry or CollectorRegistry())
-        self.metrics.set_office(config.office.office_id, config.office.name, config.office.timezone)
+        office = config.office
+        self.metrics.set_office(
+            office.office_id, office.name, office.timezone,
+            office.province or "", office.regency_code or "", office.isp or "",
+        )  # fmt: skip
         self.calendar = ServiceCalendar(config.service_hours, config.office.zone)
         self._on_event = on_event
         self.last: dict[str, ProbeResult] = {}
@@ -85,6 +96,7 @@ class Daemon:
         self.storage_problem: str | None = None  # why /healthz answers 503, None while fine
         self._moved: str | None = None  # the ledger file was deleted or replaced: what to do
         self.tracker: LinkTracker | None = None
+        self.fleet: Confirmation | None = None  # the center's word on the current verdict
         self.page_facts: PageFacts | None = None
         self.ledger_totals: LedgerTotals | None = None
         self.scheduler: ProbeScheduler | None = None
@@ -94,6 +106,7 @@ class Daemon:
         self.path_watch: PathWatch | None = None
         self.port: int | None = None
         self.web_front: WebFront | None = None
+        self.maintenance: MaintenanceWatch | None = None
 
     async def __aenter__(self) -> Daemon:
         await self.start()
@@ -144,7 +157,15 @@ class Daemon:
             from monitor.report.job import ReportJob
 
             self.report_job = ReportJob(config, self.ledger, self.calendar, metrics=self.metrics)
+        for problem in source_problems(config):
+            # Not fatal: a 4G modem's interface may appear later; until then its probes fail.
+            log.warning("%s (its probes fail until it exists)", problem)
         self.tracker = LinkTracker(config, self.calendar, self.ledger, self.metrics, self._event)
+        if config.uplinks:  # issue 16: the verdict per uplink and the degraded rows
+            self.tracker.uplink_watch = UplinkWatch(
+                config, self.metrics, DegradedLedger(config.storage.path, config.office.office_id),
+                self._event,
+            )  # fmt: skip
         self.tracker.resume(self.clock.wall())
         self.page_facts = PageFacts(config, self.calendar, self.metrics)
         self.ledger_totals = LedgerTotals(config, self.calendar, self.ledger, self.metrics)
@@ -198,15 +219,55 @@ class Daemon:
                 self._send_reports, "interval", seconds=60, id="_report", max_instances=1,
                 coalesce=True, next_run_time=self.clock.now(),  # the outbox is sent at start too
             )  # fmt: skip
+        if config.fleet is not None:
+            # Fleet confirmation (issue 15): its own job with a timeout, never in a probe's way.
+            self.scheduler.scheduler.add_job(
+                self._confirm_with_fleet, "interval", seconds=config.fleet.every, id="_fleet",
+                max_instances=1, coalesce=True, next_run_time=self.clock.now(),
+            )  # fmt: skip
         self.tracker.flush(self.clock.wall())  # sets pantau_service_open at once
         self.page_facts.update(self.tracker, self.clock.wall())
         self.ledger_totals.update(self.clock.wall(), time.monotonic())
         await self._commit()
+        self._start_maintenance()
         self.scheduler.start()
         log.info(
             "pantau started: office %s, %d targets, listening on %s://%s:%d/metrics",
             config.office.name, len(config.targets), self.web_front.scheme, host, self.port,
         )  # fmt: skip
+
+    def _start_maintenance(self) -> None:
+        """Issue 16: the maintenance gauge every few seconds, the central file every `refresh`."""
+        assert self.scheduler is not None
+        self.maintenance = MaintenanceWatch(self.config, self.metrics, self.ledger, self.calendar)
+        self.maintenance.tick(self.clock.wall())
+        watch = self.maintenance
+
+        async def totals() -> None:
+            try:
+                watch.totals(self.clock.wall())
+            except sqlite3.Error as exc:  # the figures wait for the next minute
+                log.warning("maintenance: cannot read the ledger for the month (%s)", exc)
+
+        async def tick() -> None:
+            watch.tick(self.clock.wall())
+
+        async def fetch() -> None:
+            await watch.refresh(self.clock.wall())
+
+        self.scheduler.scheduler.add_job(
+            tick, "interval", seconds=FLUSH_SECONDS, id="_maintenance", max_instances=1
+        )
+        # The month's planned and backup-link seconds for the dashboard (a few ms a minute).
+        self.scheduler.scheduler.add_job(
+            totals, "interval", seconds=60, id="_planned", max_instances=1,
+            next_run_time=self.clock.now(),
+        )  # fmt: skip
+        if self.config.maintenance.url is not None:
+            self.scheduler.scheduler.add_job(
+                fetch, "interval", seconds=self.config.maintenance.refresh, id="_central",
+                max_instances=1, coalesce=True, next_run_time=self.clock.now(),
+            )  # fmt: skip
 
     async def stop(self) -> None:
         """Stop probing, write what is pending, close the listener and the ledger (< 5 s)."""
@@ -214,11 +275,17 @@ class Daemon:
             self.scheduler.shutdown()
             self.scheduler = None
             await asyncio.sleep(0)  # let cancelled probes unwind before their resources close
+        if self.maintenance is not None:
+            await self.maintenance.close()
+            self.maintenance = None
         if self._commit_task is not None:
             await asyncio.wait([self._commit_task])
             self._commit_task = None
         if self.tracker is not None and self.ledger is not None:
             self.tracker.flush(self.clock.wall())
+            if self.tracker.uplink_watch is not None:
+                self.tracker.uplink_watch.close(self.clock.wall())
+                self.tracker.uplink_watch = None
             await self._commit()
             if self.ledger.pending:
                 log.error(
@@ -288,6 +355,8 @@ class Daemon:
             log.warning("the wall clock stepped by %+.1f s (NTP or suspend): re-anchored", step)
         if self.tracker is not None:
             self.tracker.flush(self.clock.wall())
+            if self.tracker.uplink_watch is not None:
+                self.tracker.uplink_watch.flush(self.clock.wall())
             if self.page_facts is not None:
                 self.page_facts.update(self.tracker, self.clock.wall())
             if self.ledger_totals is not None:
@@ -346,6 +415,13 @@ class Daemon:
         if self.storage_problem is None:  # one ERROR per incident, not one every flush
             log.error("%s; keeping the evidence in memory until it can be written", problem)
         self.storage_problem = problem
+
+    async def _confirm_with_fleet(self) -> None:
+        fleet = self.config.fleet
+        if self.tracker is not None and fleet is not None:
+            self.fleet = await confirm_verdict(
+                self.tracker, fleet.url, self.config.office.isp, fleet.timeout, self.clock.wall()
+            )
 
     async def _housekeeping(self) -> None:
         self.clock.resync()
@@ -466,7 +542,9 @@ class Daemon:
                 "domain": verdict.domain if verdict else None,
                 "since": None if episode is None else episode.started_at,
                 "episode": None if episode is None else episode.kind,
-            },
+            }
+            # Only with a `fleet` section: the center's word on the verdict (issue 15).
+            | ({"fleet": _fleet_of(self.fleet, verdict)} if self.config.fleet else {}),
             "in_service_hours": self.calendar.is_open(self.clock.now()),
             # issue 14: whether a path trace confirms the link's domain (None: not traced)
             "path": {
@@ -484,8 +562,16 @@ class Daemon:
         now = self.clock.wall()
         zone = self.config.office.zone
         day = local_day(now, zone)
-        facts = read_facts(self.ledger, *day_bounds(day, day, zone))
+        start, end = day_bounds(day, day, zone)
+        facts = facts_for(self.ledger, self.ledger.path, self.config, start, end, now)
         return account_day(facts, self.calendar, zone, day, now).as_json()
+
+
+def _fleet_of(fleet: Confirmation | None, verdict: LinkVerdict | None) -> dict[str, Any] | None:
+    """The fleet's answer, if it is about the verdict now shown (issue 15)."""
+    if fleet is None or verdict is None or verdict.state != "down":
+        return None
+    return fleet.as_dict() if verdict.domain == fleet.domain else None
 
 
 def path_summary(trace: Trace, finding: PathFinding, watch: PathWatch | None) -> str:
@@ -529,6 +615,9 @@ def describe_event(kind: str, data: dict[str, Any], config: Config) -> str:
             f"unmonitored from {local_time(data['from'], config)} "
             f"to {local_time(data['to'], config)}"
         )
+    if kind == "uplink":
+        why = f", fault domain: {data['domain']}" if data.get("domain") else ""
+        return f"{at} uplink {data['uplink']} {data['state']}{why}"
     if kind == "path":
         return f"path to {data['target']}: {data['summary']}"
     if kind == "resumed":

@@ -222,7 +222,11 @@ async def chunks(store: SeriesStore, others: Iterable[Collector]) -> AsyncIterat
     A chunk is what one slice wrote (a few hundred KB), so a scrape streamed out chunk by chunk
     never holds the whole page (12 MB at 5,000 targets) in memory.
     """
-    targets = [(s, escape(s.target)) for s in store.snapshot()]
+    # `uplink` sorts after `target`, the last label of every line: it rides on the value.
+    targets = [
+        (s, escape(s.target) + (f'",uplink="{escape(s.uplink)}' if s.uplink else ""))
+        for s in store.snapshot()
+    ]
     lines: list[str] = []
     deadline = time.perf_counter() + SLICE_SECONDS
     for family in FAMILIES:

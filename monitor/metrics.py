@@ -11,6 +11,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from monitor import __version__
+from monitor.maintenance.config import ANNOUNCERS
 from monitor.probes.result import ProbeResult
 from monitor.series import (
     HTTP_PHASES,
@@ -23,6 +24,7 @@ from monitor.series import (
 __all__ = ["DOMAINS", "HTTP_PHASES", "LATENCY_BUCKETS", "LINK_STATES", "TARGET_STATES", "Metrics"]
 
 LINK_STATES = ("up", "slow", "down")
+UPLINK_STATES = ("up", "down", "unknown")
 DOMAINS = ("local", "isp", "datacenter", "dns", "unknown")
 INTERNAL_ERROR_PLACES = ("probe", "sink")
 LEDGER_ERRORS = ("write", "deleted", "replaced")
@@ -46,7 +48,7 @@ class Metrics:
         self.office_info = Gauge(
             "pantau_office_info",
             "Identity of the office this daemon watches; always 1.",
-            ["office", "name", "timezone"],
+            ["office", "name", "timezone", "province", "regency_code", "isp"],
             registry=r,
         )
         # --- link state and outages (issue: outages with a verdict) ---
@@ -211,9 +213,82 @@ class Metrics:
         for where in INTERNAL_ERROR_PLACES:
             self.internal_errors.labels(where=where)
         self.others.append(self.internal_errors)
+        # --- issue 16: planned maintenance and uplinks (labels: fixed sets, uplink names from
+        # the config) ---
+        self.maintenance_active = Gauge(
+            "pantau_maintenance_active",
+            "1 while an announced maintenance window is open, by who announced it.",
+            ["announced_by"],
+            registry=r,
+        )
+        for who in ANNOUNCERS:
+            self.maintenance_active.labels(announced_by=who).set(0)
+        self.ledger_planned = Gauge(
+            "pantau_ledger_planned_service_seconds",
+            "Lost service seconds inside announced maintenance windows (part of the lost "
+            "time), from the ledger's accounting, for today and this calendar month.",
+            ["period"],
+            registry=r,
+        )
+        self.ledger_degraded = Gauge(
+            "pantau_ledger_degraded_service_seconds",
+            "Service seconds on a backup uplink, from the ledger, today and this month.",
+            ["period"],
+            registry=r,
+        )
+        for period in ("today", "month"):
+            self.ledger_planned.labels(period=period).set(0)
+            self.ledger_degraded.labels(period=period).set(0)
+        self.uplink_state = Gauge(
+            "pantau_uplink_state",
+            "State of each uplink, one-hot over up/down/unknown (down: its own isp verdict).",
+            ["uplink", "state"],
+            registry=r,
+        )
+        self.link_degraded = Gauge(
+            "pantau_link_degraded",
+            "1 while the service answers only through a backup uplink (up on backup), else 0.",
+            registry=r,
+        )
+        self.target_uplink = Gauge(
+            "pantau_target_uplink",
+            "Maps a target to the uplink it is probed through; always 1 (join on target).",
+            ["target", "uplink"],
+            registry=r,
+        )
+        self.others += [
+            self.maintenance_active, self.uplink_state, self.link_degraded, self.target_uplink,
+            self.ledger_planned, self.ledger_degraded,
+        ]  # fmt: skip
 
-    def set_office(self, office_id: str, name: str, timezone: str) -> None:
-        self.office_info.labels(office=office_id, name=name, timezone=timezone).set(1)
+    def set_uplinks(self, uplinks: tuple[str, ...], targets: dict[str, str]) -> None:
+        """Pre-create the uplink series (`targets`: target name -> uplink name)."""
+        for uplink in uplinks:
+            for state in UPLINK_STATES:
+                self.uplink_state.labels(uplink=uplink, state=state).set(state == "unknown")
+        for target, uplink in targets.items():
+            self.target_uplink.labels(target=target, uplink=uplink).set(1)
+            self.series.get(target).uplink = uplink  # the label on its probe series
+        self.link_degraded.set(0)
+
+    def set_office(
+        self,
+        office_id: str,
+        name: str,
+        timezone: str,
+        province: str = "",
+        regency_code: str = "",
+        isp: str = "",
+    ) -> None:
+        """Set the office identity once; national rules join it by `office` (issue 15)."""
+        self.office_info.labels(
+            office=office_id,
+            name=name,
+            timezone=timezone,
+            province=province,
+            regency_code=regency_code,
+            isp=isp,
+        ).set(1)
 
     def observe_probe(self, result: ProbeResult) -> None:
         """Export one probe result (called once per probe: keep it cheap)."""

@@ -18,17 +18,20 @@ from monitor.calendar.accounting import (
     clip,
     episode_seconds,
     local_day,
-    read_facts,
+    merge_spans,
+    monitored_service_seconds,
+    planned_seconds,
     service_seconds,
     unmonitored_spans,
 )
 from monitor.config import Config
 from monitor.csv_safe import csv_safe_dict
 from monitor.ledger import Ledger
+from monitor.maintenance.facts import degraded_rows, facts_for
 
 COLUMNS = (
     "kind", "start_local", "end_local", "duration_seconds", "lost_service_seconds", "domain",
-    "domains", "first_hop", "evidence",
+    "domains", "first_hop", "evidence", "planned_service_seconds",
 )  # fmt: skip
 
 
@@ -65,13 +68,15 @@ def outage_rows(
 
     `start` and `end` are office-local midnights (`day_bounds`): the account is per day.
     """
-    facts = read_facts(ledger, start, end)  # episodes and gaps overlapping the range
+    facts = facts_for(ledger, ledger.path, config, start, end, now)  # rows overlapping the range
     spans = unmonitored_spans(facts, now)
     zone = config.office.zone
     first, last = local_day(start, zone), local_day(end - 1, zone)
     account = account_days(facts, calendar, zone, first, last, now)
+    windows = merge_spans(clip(facts.maintenance, start, end))
     episodes = []
     for episode in ledger.episodes(start, end):
+        planned = planned_seconds(calendar, episode, spans, windows, start, end, now)
         ended = episode.end_or(now)
         episodes.append(
             {
@@ -96,8 +101,13 @@ def outage_rows(
                 ],
                 "first_hop": episode.evidence.get("first_hop"),
                 "evidence": episode.evidence.get("targets", {}),
+                "planned_service_seconds": round(
+                    sum(planned.values(), 0.0) if episode.kind == "outage" else 0.0, 3
+                ),
                 # issue 14: {confirmed, cause, targets: {name: finding + trace + baseline}}
                 "path": episode.evidence.get("path"),
+                # issue 15: the center's last word on the verdict {state, offices, of, ...}
+                "fleet": episode.evidence.get("fleet"),
             }
         )
     unmonitored = [
@@ -121,6 +131,31 @@ def outage_rows(
         "to_local": _local(end, config),
         "outages": episodes,
         "unmonitored": unmonitored,
+        "degraded": [
+            {
+                "uplink": row.uplink,
+                "domain": row.domain,
+                "start": _iso_utc(row.started_at),
+                "end": _iso_utc(row.ended_at),
+                "start_local": _local(row.started_at, config),
+                "end_local": _local(row.ended_at, config),
+                "service_seconds": round(
+                    monitored_service_seconds(calendar, max(s, start), min(e, end, now), spans), 3
+                ),
+            }
+            for row in degraded_rows(config, ledger.path, start, end)
+            for s, e, _ in [row.span(now)]
+        ],
+        "maintenance": [
+            {
+                "start": _iso_utc(s),
+                "end": _iso_utc(e),
+                "start_local": _local(s, config),
+                "end_local": _local(e, config),
+                "announced_by": who,
+            }
+            for s, e, who in merge_spans(facts.maintenance)
+        ],
     } | account.as_json()
 
 
@@ -141,6 +176,7 @@ def render(data: dict[str, Any], fmt: str) -> str:
                 "domains": " > ".join(d["domain"] for d in e["domains"]),
                 "first_hop": e["first_hop"] or "",
                 "evidence": _evidence_line({"targets": e["evidence"]}),
+                "planned_service_seconds": f"{e['planned_service_seconds']:.0f}",
             }
         )
     for g in data["unmonitored"]:
@@ -155,6 +191,7 @@ def render(data: dict[str, Any], fmt: str) -> str:
                 "domains": "",
                 "first_hop": "",
                 "evidence": g["reason"],
+                "planned_service_seconds": "",
             }
         )
     rows.sort(key=lambda r: r["start_local"])
@@ -186,5 +223,7 @@ def _summary(total: dict[str, Any]) -> str:
         f"service seconds: scheduled {total['scheduled_seconds']:.0f}, lost"
         f" {total['lost_seconds']:.0f}, slow {total['slow_seconds']:.0f}, unmonitored"
         f" {total['unmonitored_seconds']:.0f}, not yet {total['not_yet_seconds']:.0f};"
+        f" of the lost: planned {total['planned_seconds']:.0f}, unplanned"
+        f" {total['unplanned_seconds']:.0f}; on a backup uplink {total['degraded_seconds']:.0f};"
         f" availability {shown}"
     )

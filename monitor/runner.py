@@ -22,6 +22,8 @@ from monitor.probes.result import Observation, ProbeFailure, ProbeResult, Reason
 
 log = logging.getLogger(__name__)
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN}
+# Issue 16: a source interface that is gone (a 4G modem unplugged) or an address not here.
+_UNREACHABLE |= {errno.ENODEV, errno.EADDRNOTAVAIL}
 # What the network and the far end can make a probe raise. Anything else (TypeError, KeyError,
 # ValueError, ...) is a bug in Pantau: reason `internal`, never a fault of the target.
 _NETWORK_OUTCOMES = (OSError, aiohttp.ClientError, ssl.SSLError, EOFError)

@@ -114,7 +114,7 @@ class TargetSeries:
 
     __slots__ = (
         "buckets", "icmp_loss", "icmp_rtt", "kind", "last_timestamp", "phases", "results",
-        "role", "skipped", "state", "success", "sum", "target", "tls_expiry",
+        "role", "skipped", "state", "success", "sum", "target", "tls_expiry", "uplink",
     )  # fmt: skip
 
     def __init__(self, target: str) -> None:
@@ -133,6 +133,9 @@ class TargetSeries:
         self.icmp_rtt: dict[str, float] | None = None
         self.tls_expiry: float | None = None
         self.state: str | None = None  # one of TARGET_STATES
+        # Issue 16: the uplink the target is probed through, a label on each of its series
+        # (None: no label, the shape of an office with one link).
+        self.uplink: str | None = None
 
     def start_probes(self, role: str, kind: str) -> None:
         """The probe series of a target, at its first result. A target's role and kind are
@@ -187,8 +190,9 @@ class SeriesCollector:
 
 def _collect_target(s: TargetSeries, families: dict[str, Metric]) -> None:
     target = s.target
+    up = {"uplink": s.uplink} if s.uplink else {}
     if s.role is not None and s.kind is not None and s.buckets is not None:
-        labels = {"target": target, "role": s.role, "kind": s.kind}
+        labels = {"target": target, "role": s.role, "kind": s.kind, **up}
         if s.success is not None:
             families[SUCCESS.name].add_sample(SUCCESS.name, labels, s.success)
         duration = families[DURATION.name]
@@ -204,13 +208,13 @@ def _collect_target(s: TargetSeries, families: dict[str, Metric]) -> None:
                 if seconds is None:
                     continue
                 families[PHASE.name].add_sample(
-                    PHASE.name, {"target": target, "phase": phase}, seconds
+                    PHASE.name, {"target": target, "phase": phase, **up}, seconds
                 )
         for result, runs in dict(s.results).items():
             families[PROBES.name].add_sample(
                 f"{PROBES.name}_total", {**labels, "result": result}, runs
             )
-    one = {"target": target}
+    one = {"target": target, **up}
     if s.skipped is not None:
         families[SKIPPED.name].add_sample(f"{SKIPPED.name}_total", one, s.skipped)
     if s.last_timestamp is not None:
@@ -220,7 +224,7 @@ def _collect_target(s: TargetSeries, families: dict[str, Metric]) -> None:
     if s.icmp_rtt is not None:
         for stat, seconds in dict(s.icmp_rtt).items():
             families[ICMP_RTT.name].add_sample(
-                ICMP_RTT.name, {"target": target, "stat": stat}, seconds
+                ICMP_RTT.name, {"target": target, "stat": stat, **up}, seconds
             )
     if s.tls_expiry is not None:
         families[TLS_EXPIRY.name].add_sample(TLS_EXPIRY.name, one, s.tls_expiry)
@@ -228,6 +232,6 @@ def _collect_target(s: TargetSeries, families: dict[str, Metric]) -> None:
         for state in TARGET_STATES:
             families[TARGET_STATE.name].add_sample(
                 TARGET_STATE.name,
-                {"target": target, "state": state},
+                {"target": target, "state": state, **up},
                 1.0 if state == s.state else 0.0,
             )

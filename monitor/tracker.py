@@ -20,7 +20,9 @@ from monitor.metrics import DOMAINS, Metrics
 from monitor.path.analysis import PathFinding
 from monitor.probes.result import ProbeResult
 from monitor.state import TargetState, Thresholds, Transition
-from monitor.verdict import LinkVerdict, judge
+from monitor.uplinks.verdict import judge_link
+from monitor.uplinks.watch import UplinkWatch
+from monitor.verdict import LinkVerdict
 
 log = logging.getLogger(__name__)
 EventSink = Callable[[str, dict[str, Any]], None]
@@ -80,6 +82,9 @@ class LinkTracker:
         self._gap_start: float | None = None
         self._accounted_until = 0.0
         self._samples: list[Sample] = []
+        # Issue 16: which uplink each target is probed through; the daemon sets the watch.
+        self.uplink_of = {t.name: t.uplink for t in config.targets}
+        self.uplink_watch: UplinkWatch | None = None
         # Path findings per data-center target (issue 14); None when path tracing is off.
         self.paths: dict[str, PathFinding] | None = {} if config.path.enabled else None
 
@@ -131,7 +136,9 @@ class LinkTracker:
         )
         if self.paths is not None:
             self.paths.pop(transition.target, None)  # its path must be traced again
-        verdict = judge(self.targets.values(), self.paths)
+        verdict = judge_link(self.targets.values(), self.uplink_of, self.paths)  # issue 16
+        if self.uplink_watch is not None:
+            self.uplink_watch.update(self.targets.values(), transition.at, self.paths)
         if verdict != self.verdict:
             self._on_verdict(verdict, transition.at)
 
@@ -146,7 +153,7 @@ class LinkTracker:
         if episode is not None:
             path = episode.evidence.setdefault("path", {})
             path.setdefault("targets", {})[target] = evidence
-        verdict = judge(self.targets.values(), self.paths)
+        verdict = judge_link(self.targets.values(), self.uplink_of, self.paths)  # issue 16
         if verdict != self.verdict:
             # The trace refines the verdict of the change that asked for it: it replaces the
             # domain in place rather than opening a new stretch at the trace's finishing time.

@@ -25,11 +25,11 @@ async def test_the_running_daemon_mails_todays_report_once(tmp_path: Path) -> No
             smtp = {"host": "127.0.0.1", "port": port, "security": "none"}
             config = fast_config(net, report={**REPORT, "smtp": smtp})
             async with running(config) as daemon:
-                await wait_until(lambda: len(inbox.mails) == 1, 20, "the daily report mail")
+                await wait_until(lambda: len(inbox.mails) == 1, 60, "the daily report mail")
                 # Stopped between the server's "250 accepted" and the end of the session, a
                 # send counts as not done and the next run sends again (at least once); the
                 # restart below is about a mail whose sending was over.
-                await wait_until(lambda: sent(daemon), 20, "the outbox marking it sent")
+                await wait_until(lambda: sent(daemon), 60, "the outbox marking it sent")
             async with running(config):  # a restart the same day sends nothing again
                 await asyncio.sleep(1.5)  # the job runs at start; give it time to (not) send
         assert len(inbox.mails) == 1

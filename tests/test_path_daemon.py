@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -15,13 +17,11 @@ from tests.conftest import require_root
 from tests.daemon_helpers import fast_config, link, wait_until
 
 
-@pytest.fixture
-async def net():
-    async with SimNetwork(icmp=False) as network:
-        yield network
-
-
-async def test_a_trace_runs_within_5s_of_a_transition_and_is_evidence(net: SimNetwork) -> None:
+@contextlib.asynccontextmanager
+async def tracing_daemon(
+    net: SimNetwork,
+) -> AsyncIterator[tuple[Daemon, list[tuple[str, dict[str, Any]]], CollectorRegistry]]:
+    """A daemon with tracing on, its link up; yields it, its events and its registry."""
     require_root("the tracer sends raw TCP SYNs and reads ICMP")
     events: list[tuple[str, dict[str, Any]]] = []
     registry = CollectorRegistry()
@@ -30,6 +30,18 @@ async def test_a_trace_runs_within_5s_of_a_transition_and_is_evidence(net: SimNe
         config, registry=registry, on_event=lambda k, d: events.append((k, d))
     ) as daemon:
         await wait_until(lambda: link(daemon)[0] == "up", what="the link to be up")
+        yield daemon, events, registry
+
+
+@pytest.fixture
+async def net():
+    async with SimNetwork(icmp=False) as network:
+        yield network
+
+
+async def test_a_trace_runs_within_5s_of_a_transition_and_is_evidence(net: SimNetwork) -> None:
+    async with tracing_daemon(net) as (daemon, events, registry):
+        config = daemon.config
         await net.set_mode("datacenter", "down")
         await wait_until(lambda: link(daemon) == ("down", "datacenter"), what="datacenter down")
         await wait_until(lambda: any(k == "path" for k, _ in events), what="a trace")
@@ -86,4 +98,25 @@ async def test_path_off_keeps_the_old_verdict(net: SimNetwork) -> None:
         await net.set_mode("datacenter", "down")
         await wait_until(lambda: link(daemon) == ("down", "datacenter"), what="datacenter down")
         assert daemon.tracker is not None and daemon.tracker.verdict.confirmed is None
+        await net.set_mode("datacenter", "ok")
+
+
+async def test_a_trace_the_ledger_file_cannot_keep_is_counted_and_still_evidence(
+    net: SimNetwork,
+) -> None:
+    async with tracing_daemon(net) as (daemon, events, registry):
+        config = daemon.config
+        assert daemon.path_watch is not None
+        # A real SQLite write failure on the trace store's own connection, as on a full disk.
+        daemon.path_watch.store._db.execute("PRAGMA query_only=ON")
+        await net.set_mode("datacenter", "down")
+        await wait_until(lambda: any(k == "path" for k, _ in events), what="a trace")
+        await wait_until(
+            lambda: (registry.get_sample_value("pantau_path_store_errors_total") or 0) >= 1,
+            what="the failed store to be counted",
+        )
+        day = daemon.clock.now().astimezone(config.office.zone).date()
+        (outage,) = daemon.outages(day, day)["outages"]
+        (target,) = outage["path"]["targets"].values()
+        assert target["trace"]["reached"]
         await net.set_mode("datacenter", "ok")

@@ -110,3 +110,34 @@ async def test_the_daemons_periodic_jobs_run_on_the_event_loop() -> None:
         daemon.tracker.flush = spy  # type: ignore[union-attr,method-assign]
         await wait_until(lambda: bool(seen), 5, "a flush")
     assert seen[0] is threading.main_thread()
+
+
+async def test_a_job_cancelled_by_our_stop_is_not_logged_as_an_error_but_a_failure_is(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from datetime import UTC, datetime
+
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    async def tick() -> None:
+        await asyncio.sleep(0)
+
+    async def broken() -> None:
+        raise ValueError("a bug in a job")
+
+    assert schedule.log is not None  # the module (and its log filter) is loaded
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.start(paused=True)  # the test submits the runs itself
+    executor = scheduler._lookup_executor("default")
+    # A job whose task exists but has not run yet when the scheduler stops: what a loaded
+    # machine shows at every stop. The executor cancels it and used to log an ERROR.
+    pending = scheduler.add_job(tick, id="pending")
+    executor.submit_job(pending, [datetime.now(UTC)])
+    failing = scheduler.add_job(broken, id="failing")
+    executor.submit_job(failing, [datetime.now(UTC)])
+    await asyncio.sleep(0.05)  # `failing` runs and fails
+    executor.submit_job(pending, [datetime.now(UTC)])
+    scheduler.shutdown(wait=False)
+    await asyncio.sleep(0.05)
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "broken" in errors[0] and "raised an exception" in errors[0], errors

@@ -13,6 +13,12 @@ Definitions, for one office-local day and an instant `now`:
   available.
 - lost (slow): scheduled, monitored seconds inside an outage (slow period), by fault domain.
 - monitored = scheduled - unmonitored - not yet.
+- planned (issue 16): the part of lost inside an announced maintenance window (`Facts.maintenance`),
+  by fault domain; unplanned = lost - planned. Planned time is still lost service time (citizens
+  were not served) and counts against availability; it is shown apart from the unplanned time a
+  provider is answerable for.
+- degraded (issue 16): monitored service seconds the service answered only through a backup
+  uplink (`Facts.degraded`), by uplink: available, shown beside it like slow time.
 - availability = (monitored - lost) / monitored: the share of the service time Pantau watched
   in which the link was up (a slow period counts as available; it is shown beside it). None
   when nothing was monitored: no number is better than a reassuring 100 %.
@@ -87,15 +93,27 @@ class Facts:
     """The first heartbeat ever: before it nothing is known (None with no heartbeat at all)."""
     last_seen: float | None = None
     """The latest heartbeat: a stale one means the daemon is not running now."""
+    maintenance: tuple[Span, ...] = ()
+    """Planned maintenance windows (start, end, announced_by) (monitor.maintenance)."""
+    degraded: tuple[Span, ...] = ()
+    """Spans the service answered only through a backup uplink (start, end, uplink down)."""
 
 
-def read_facts(ledger: LedgerReader, start: float, end: float) -> Facts:
+def read_facts(
+    ledger: LedgerReader,
+    start: float,
+    end: float,
+    maintenance: Iterable[Span] = (),
+    degraded: Iterable[Span] = (),
+) -> Facts:
     """The episodes and gaps overlapping [start, end), and the heartbeat, from a ledger."""
     return Facts(
         tuple(ledger.episodes(start, end)),
         tuple(ledger.gaps(start, end)),
         ledger.first_seen(),
         ledger.last_seen(),
+        tuple(maintenance),
+        tuple(degraded),
     )
 
 
@@ -186,6 +204,43 @@ def episode_seconds(
     return by_domain
 
 
+def planned_seconds(
+    calendar: ServiceCalendar,
+    episode: EpisodeLike,
+    unmonitored: Sequence[Span],
+    windows: Sequence[Span],
+    start: float,
+    end: float,
+    now: float,
+) -> dict[str, float]:
+    """The part of `episode_seconds` inside maintenance windows (`windows` disjoint), by domain."""
+    by_domain: dict[str, float] = {}
+    for ws, we, _ in windows:
+        lo, hi = max(ws, start), min(we, end)
+        if hi <= lo:
+            continue
+        for domain, seconds in episode_seconds(calendar, episode, unmonitored, lo, hi, now).items():
+            by_domain[domain] = by_domain.get(domain, 0.0) + seconds
+    return by_domain
+
+
+def merge_spans(spans: Iterable[Span]) -> list[Span]:
+    """Disjoint spans, oldest first; overlapping or touching ones merged (the first's label)."""
+    merged: list[Span] = []
+    for start, end, label in sorted(s for s in spans if s[1] > s[0]):
+        if merged and start <= merged[-1][1]:
+            last = merged[-1]
+            merged[-1] = (last[0], max(last[1], end), last[2])
+        else:
+            merged.append((start, end, label))
+    return merged
+
+
+def _add(into: dict[str, float], more: dict[str, float]) -> None:
+    for key, value in more.items():
+        into[key] = into.get(key, 0.0) + value
+
+
 class _Seconds:
     """Derived figures shared by one day and a run of days."""
 
@@ -195,6 +250,23 @@ class _Seconds:
     slow_by_domain: dict[str, float]
     unmonitored_seconds: float
     not_yet_seconds: float
+    planned_by_domain: dict[str, float]
+    degraded_by_uplink: dict[str, float]
+
+    @property
+    def planned_seconds(self) -> float:
+        """Lost seconds inside announced maintenance windows (part of `lost_seconds`)."""
+        return sum(self.planned_by_domain.values(), 0.0)
+
+    @property
+    def unplanned_seconds(self) -> float:
+        """Lost seconds outside maintenance windows: what a provider is answerable for."""
+        return max(self.lost_seconds - self.planned_seconds, 0.0)
+
+    @property
+    def degraded_seconds(self) -> float:
+        """Service seconds the service answered only through a backup uplink."""
+        return sum(self.degraded_by_uplink.values(), 0.0)
 
     @property
     def lost_seconds(self) -> float:
@@ -246,6 +318,15 @@ class _Seconds:
             "not_yet_seconds": round(self.not_yet_seconds, 3),
             "monitored_seconds": round(self.monitored_seconds, 3),
             "availability": None if self.availability is None else round(self.availability, 6),
+            "planned_seconds": round(self.planned_seconds, 3),
+            "planned_by_domain": {
+                k: round(v, 3) for k, v in sorted(self.planned_by_domain.items())
+            },
+            "unplanned_seconds": round(self.unplanned_seconds, 3),
+            "degraded_seconds": round(self.degraded_seconds, 3),
+            "degraded_by_uplink": {
+                k: round(v, 3) for k, v in sorted(self.degraded_by_uplink.items())
+            },
         }
 
 
@@ -264,6 +345,10 @@ class DayAccount(_Seconds):
     """Why the day differs from plain weekly hours (holiday or period name, closed, open)."""
     outages: int = 0
     """Outages that touched the day (in or out of service hours)."""
+    planned_by_domain: dict[str, float] = field(default_factory=dict)
+    """The lost seconds inside maintenance windows, by domain (issue 16)."""
+    degraded_by_uplink: dict[str, float] = field(default_factory=dict)
+    """Service seconds on a backup uplink, by the uplink that was down (issue 16)."""
 
     @property
     def is_service_day(self) -> bool:
@@ -285,6 +370,8 @@ class Account(_Seconds):
     slow_by_domain: dict[str, float] = field(default_factory=dict)
     unmonitored_seconds: float = 0.0
     not_yet_seconds: float = 0.0
+    planned_by_domain: dict[str, float] = field(default_factory=dict)
+    degraded_by_uplink: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def of(cls, days: Iterable[DayAccount]) -> Account:
@@ -292,11 +379,13 @@ class Account(_Seconds):
         days = tuple(days)
         lost: dict[str, float] = {}
         slow: dict[str, float] = {}
+        planned: dict[str, float] = {}
+        degraded: dict[str, float] = {}
         for d in days:
-            for k, v in d.lost_by_domain.items():
-                lost[k] = lost.get(k, 0.0) + v
-            for k, v in d.slow_by_domain.items():
-                slow[k] = slow.get(k, 0.0) + v
+            _add(lost, d.lost_by_domain)
+            _add(slow, d.slow_by_domain)
+            _add(planned, d.planned_by_domain)
+            _add(degraded, d.degraded_by_uplink)
         return cls(
             days,
             sum((d.scheduled_seconds for d in days), 0.0),
@@ -304,6 +393,8 @@ class Account(_Seconds):
             slow,
             sum((d.unmonitored_seconds for d in days), 0.0),
             sum((d.not_yet_seconds for d in days), 0.0),
+            planned,
+            degraded,
         )
 
     @property
@@ -336,14 +427,22 @@ def account_day(
     known = min(max(now, start), end)
     lost: dict[str, float] = {}
     slow: dict[str, float] = {}
+    planned: dict[str, float] = {}
+    windows = merge_spans(clip(facts.maintenance, start, known))
     outages = 0
     for episode in facts.episodes:
         if not (episode.started_at < end and episode.end_or(now) > start):
             continue
         outages += episode.kind == "outage"
         into = lost if episode.kind == "outage" else slow
-        for domain, seconds in episode_seconds(calendar, episode, spans, start, known, now).items():
-            into[domain] = into.get(domain, 0.0) + seconds
+        _add(into, episode_seconds(calendar, episode, spans, start, known, now))
+        if episode.kind == "outage" and windows:
+            _add(planned, planned_seconds(calendar, episode, spans, windows, start, known, now))
+    degraded: dict[str, float] = {}
+    for s, e, uplink in clip(facts.degraded, start, known):
+        seconds = monitored_service_seconds(calendar, s, e, spans)
+        if seconds > 0:
+            degraded[uplink] = degraded.get(uplink, 0.0) + seconds
     service_day = calendar.day(day)
     return DayAccount(
         date=day,
@@ -356,6 +455,8 @@ def account_day(
         not_yet_seconds=service_seconds(calendar, known, end),
         note=service_day.reason,
         outages=outages,
+        planned_by_domain=planned,
+        degraded_by_uplink=degraded,
     )
 
 

@@ -33,9 +33,18 @@ class PathMetrics:
             "Traces run, by why (baseline, transition) and result (ok or the failure reason).",
             ["target", "why", "result"], registry=r,
         )  # fmt: skip
+        self.store_errors = Counter(
+            "pantau_path_store_errors_total",
+            "Traces that could not be kept in the ledger file (full disk, lock); the outage's "
+            "evidence still carries them.",
+            registry=r,
+        )
         self._ttls: dict[str, set[int]] = {}
         # For the fast /metrics renderer, which takes a list of families (Metrics.others).
-        self.families = [self.hops_reached, self.hop_loss, self.reaches_datacenter, self.traces]
+        self.families = [
+            self.hops_reached, self.hop_loss, self.reaches_datacenter, self.traces,
+            self.store_errors,
+        ]  # fmt: skip
 
     def observe(self, target: str, why: str, trace: Trace, finding: PathFinding) -> None:
         self.traces.labels(target, why, trace.error or "ok").inc()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Literal
 
@@ -28,10 +29,12 @@ CREATE INDEX IF NOT EXISTS path_traces_target ON path_traces (office, target, ki
 
 
 class PathStore:
-    """Short synchronous calls from the event loop, like the ledger's."""
+    """Short synchronous calls. The daemon stores traces from a worker thread (a lock held by
+    another process may block an insert for `busy_timeout`), so every call takes `_guard`."""
 
     def __init__(self, path: str | Path, office: str) -> None:
         self.office = office
+        self._guard = threading.Lock()
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(SCHEMA)
@@ -40,25 +43,28 @@ class PathStore:
         self._db.close()
 
     def add(self, target: str, kind: TraceKind, trace: Trace) -> None:
-        self._db.execute(
-            "INSERT INTO path_traces (office, target, at, kind, trace) VALUES (?, ?, ?, ?, ?)",
-            (self.office, target, trace.at, kind, json.dumps(trace.as_dict())),
-        )
+        with self._guard:
+            self._db.execute(
+                "INSERT INTO path_traces (office, target, at, kind, trace) VALUES (?, ?, ?, ?, ?)",
+                (self.office, target, trace.at, kind, json.dumps(trace.as_dict())),
+            )
 
     def baseline(self, target: str, before: float | None = None) -> Trace | None:
         """The last healthy trace of `target` (before a moment, when given)."""
-        row = self._db.execute(
-            "SELECT trace FROM path_traces WHERE office = ? AND target = ? AND kind = 'baseline'"
-            " AND at < ? ORDER BY at DESC LIMIT 1",
-            (self.office, target, before if before is not None else float("inf")),
-        ).fetchone()
+        with self._guard:
+            row = self._db.execute(
+                "SELECT trace FROM path_traces WHERE office = ? AND target = ?"
+                " AND kind = 'baseline' AND at < ? ORDER BY at DESC LIMIT 1",
+                (self.office, target, before if before is not None else float("inf")),
+            ).fetchone()
         return Trace.from_dict(json.loads(row[0])) if row else None
 
     def prune(self, before: float) -> None:
         """Drop traces older than `before`, keeping each target's latest baseline."""
-        self._db.execute(
-            "DELETE FROM path_traces WHERE office = ? AND at < ? AND id NOT IN ("
-            " SELECT MAX(id) FROM path_traces WHERE office = ? AND kind = 'baseline'"
-            " GROUP BY target)",
-            (self.office, before, self.office),
-        )
+        with self._guard:
+            self._db.execute(
+                "DELETE FROM path_traces WHERE office = ? AND at < ? AND id NOT IN ("
+                " SELECT MAX(id) FROM path_traces WHERE office = ? AND kind = 'baseline'"
+                " GROUP BY target)",
+                (self.office, before, self.office),
+            )

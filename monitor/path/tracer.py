@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from monitor.path.packets import (
     UNREACHABLE_CODES,
@@ -33,12 +34,16 @@ from monitor.path.packets import (
     tcp_syn,
 )
 from monitor.path.trace import Hop, Protocol, Trace
+from monitor.uplinks.bind import bind
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; missing from 3.11's module
 SO_ATTACH_FILTER, SOL_RAW, ICMP_FILTER = 26, 255, 1
 # ICMP types a trace reads: echo reply, destination unreachable, time exceeded.
 _ICMP_KEEP = (1 << 0) | (1 << 3) | (1 << 11)
 PERMISSION_HELP = "tracing needs raw sockets: run as root or give the process CAP_NET_RAW"
+
+if TYPE_CHECKING:
+    from monitor.uplinks.config import Source
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +57,11 @@ class TraceSettings:
 
 
 async def trace(
-    host: str, protocol: Protocol, port: int = 0, settings: TraceSettings | None = None
+    host: str,
+    protocol: Protocol,
+    port: int = 0,
+    settings: TraceSettings | None = None,
+    source: Source | None = None,
 ) -> Trace:
     """Trace the path to `host`; every failure (no privilege, no name, a bug) is in `error`."""
     settings = settings or TraceSettings()
@@ -65,7 +74,7 @@ async def trace(
     except OSError as exc:
         return Trace(host, "", protocol, port, at, error="dns", message=f"{host}: {exc}")
     try:
-        run = _Run(dest, protocol, port, settings)
+        run = _Run(dest, protocol, port, settings, source)
     except PermissionError:
         return Trace(host, dest, protocol, port, at, error="permission", message=PERMISSION_HELP)
     except OSError as exc:  # e.g. no route at all from this host
@@ -88,9 +97,10 @@ async def _resolve(host: str) -> str:
     return str(infos[0][4][0])
 
 
-def _source_for(dest: str) -> str:
+def _source_for(dest: str, source: Source | None = None) -> str:
     """The address the kernel would send from toward `dest` (a UDP connect sends nothing)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        bind(probe, source)  # issue 16: through the target's uplink
         probe.connect((dest, 9))
         return str(probe.getsockname()[0])
 
@@ -134,8 +144,16 @@ def _stamp(ancillary: list[tuple[int, int, bytes]]) -> int | None:
 class _Run:
     """One trace's sockets and bookkeeping: probes out, replies matched back by their key."""
 
-    def __init__(self, dest: str, protocol: Protocol, port: int, settings: TraceSettings) -> None:
+    def __init__(
+        self,
+        dest: str,
+        protocol: Protocol,
+        port: int,
+        settings: TraceSettings,
+        source: Source | None = None,
+    ) -> None:
         self.dest, self.protocol, self.port, self.settings = dest, protocol, port, settings
+        self.uplink_source = source  # issue 16: every socket leaves through it
         self.loop = asyncio.get_running_loop()
         self.sent: dict[int, tuple[int, int]] = {}  # key -> (ttl, send time ns)
         self.answers: dict[int, tuple[Reply, int]] = {}  # key -> (reply, rtt ns)
@@ -156,10 +174,11 @@ class _Run:
         dest, protocol, port = self.dest, self.protocol, self.port
         self.icmp = _raw(socket.IPPROTO_ICMP)
         self.sockets.append(self.icmp)
+        bind(self.icmp, self.uplink_source)
         self.icmp.setsockopt(SOL_RAW, ICMP_FILTER, struct.pack("I", ~_ICMP_KEEP & 0xFFFFFFFF))
         self.sport = 0
         if protocol == "tcp":
-            self.source = _source_for(dest)
+            self.source = _source_for(dest, self.uplink_source)
             # A bound, never-listening socket holds our source port for the whole trace, so no
             # other connection can use it; the kernel answers the SYN-ACKs with a reset.
             self._reserve = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -167,6 +186,7 @@ class _Run:
             self.sport = self._reserve.getsockname()[1]
             self.tcp = _raw(socket.IPPROTO_TCP)
             self.sockets.append(self.tcp)
+            bind(self.tcp, self.uplink_source)
             _only_from(self.tcp, dest, port)
             self.loop.add_reader(self.tcp, self._drain, self.tcp, self._parse_tcp)
         self.loop.add_reader(self.icmp, self._drain, self.icmp, self._parse_icmp)

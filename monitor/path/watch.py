@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -63,6 +64,7 @@ class PathWatch:
         self.threshold = settings.loss_threshold
         self.owners = [Owner.of(o) for o in settings.owners]
         self.specs = {t.name: spec_of(t) for t in config.targets if t.role == "datacenter"}
+        self.sources = {t.name: t.source for t in config.targets}  # issue 16: per uplink
         self.store, self.metrics, self.sink = store, metrics, sink
         self.baselines = {name: store.baseline(name) for name in self.specs}
         self.baseline_every = settings.baseline_every
@@ -101,13 +103,13 @@ class PathWatch:
         host, protocol, port = self.specs[name]
         async with self._slots:
             try:
-                found = await trace(host, protocol, port, self.settings)
+                found = await trace(host, protocol, port, self.settings, self.sources.get(name))
             except Exception as exc:  # a bug in Pantau is never evidence against a hop
                 log.exception("path trace of %s failed", name)
                 at = time.time()
                 found = Trace(host, "", protocol, port, at, error="internal", message=str(exc))
         if not found.error and (why != "baseline" or found.reached):
-            self.store.add(name, why, found)  # a baseline is a path that reached the target
+            await self._store(name, why, found)  # a baseline is a path that reached the target
         if why == "baseline" and found.reached:
             self.baselines[name] = found
         baseline = self.baselines.get(name)
@@ -120,6 +122,15 @@ class PathWatch:
                 "baseline": None if baseline is None else annotated(baseline, self.owners),
             }
             self.sink(name, found, finding, evidence)
+
+    async def _store(self, name: str, why: TraceKind, found: Trace) -> None:
+        """Keep the trace in the ledger file, off the loop; a full or locked disk costs the
+        stored copy only: the outage still carries the trace in its evidence (via `sink`)."""
+        try:
+            await asyncio.to_thread(self.store.add, name, why, found)
+        except (sqlite3.Error, OSError) as exc:
+            self.metrics.store_errors.inc()
+            log.error("path trace of %s not stored in the ledger file: %s", name, exc)
 
     async def close(self) -> None:
         tasks = list(self._tasks.values())

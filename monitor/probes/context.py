@@ -11,6 +11,8 @@ import aiohttp
 
 from monitor.probes.http_trace import PhaseTrace, TracedResponse
 from monitor.probes.wire_clock import SO_TIMESTAMPNS, StampingConnector
+from monitor.uplinks.config import Source
+from monitor.uplinks.http_bound import BoundConnector
 
 
 def icmp_mode() -> bool | None:
@@ -42,6 +44,7 @@ class ProbeContext:
         self._session: aiohttp.ClientSession | None = None
         self._stamps_on: socket.socket | None = None
         self.icmp_privileged = icmp_mode()
+        self._bound: dict[Source, aiohttp.ClientSession] = {}
 
     def keep_stamps_on(self) -> None:
         """Hold the kernel's receive stamping on while the context lives (see StampingConnector:
@@ -59,20 +62,8 @@ class ProbeContext:
             # force_close: every probe opens a fresh connection, or it would time nothing.
             # use_dns_cache=False: the dns phase is measured on every probe, not once.
             # StampingConnector: time to first byte from kernel timestamps (wire_clock.py).
-            connector = StampingConnector(force_close=True, use_dns_cache=False, limit=0)
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                trace_configs=[PhaseTrace.config()],
-                response_class=TracedResponse,
-                # Every probe stands alone: no cookie set by one response rides on the next
-                # request (and no jar to filter and update on each probe).
-                cookie_jar=aiohttp.DummyCookieJar(),
-                # The runner owns every deadline (monitor/runner.py); aiohttp's defaults would
-                # add timers of their own to each request (total 300 s, connect 30 s).
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=None),
-                auto_decompress=True,
-                skip_auto_headers=("User-Agent",),
-                headers={"User-Agent": "pantau"},
+            self._session = _session(
+                StampingConnector(force_close=True, use_dns_cache=False, limit=0)
             )
         return self._session
 
@@ -93,6 +84,16 @@ class ProbeContext:
             for a in answers
         ]  # fmt: skip
 
+    def http_for(self, source: Source | None) -> aiohttp.ClientSession:
+        """The session of probes that leave through `source` (issue 16); None: `http`."""
+        if source is None:
+            return self.http
+        session = self._bound.get(source)
+        if session is None:
+            connector = BoundConnector(source, force_close=True, use_dns_cache=False, limit=0)
+            session = self._bound[source] = _session(connector)
+        return session
+
     async def close(self) -> None:
         if self._stamps_on is not None:
             self._stamps_on.close()
@@ -100,3 +101,24 @@ class ProbeContext:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        for session in self._bound.values():
+            await session.close()
+        self._bound.clear()
+
+
+def _session(connector: aiohttp.BaseConnector) -> aiohttp.ClientSession:
+    """A probe session on `connector` (plain or bound to a source; see ProbeContext.http)."""
+    return aiohttp.ClientSession(
+        connector=connector,
+        trace_configs=[PhaseTrace.config()],
+        response_class=TracedResponse,
+        # Every probe stands alone: no cookie set by one response rides on the next
+        # request (and no jar to filter and update on each probe).
+        cookie_jar=aiohttp.DummyCookieJar(),
+        # The runner owns every deadline (monitor/runner.py); aiohttp's defaults would
+        # add timers of their own to each request (total 300 s, connect 30 s).
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=None),
+        auto_decompress=True,
+        skip_auto_headers=("User-Agent",),
+        headers={"User-Agent": "pantau"},
+    )

@@ -22,6 +22,7 @@ import dns.rdatatype
 from monitor.config import DnsTarget
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import Observation, ProbeFailure
+from monitor.uplinks.dns_bound import dns_socket
 
 
 async def probe(target: DnsTarget, timeout: float, ctx: ProbeContext) -> Observation:
@@ -30,21 +31,20 @@ async def probe(target: DnsTarget, timeout: float, ctx: ProbeContext) -> Observa
     host, port = target.server_host, target.server_port
     try:
         # The runner owns the deadline; dnspython's own timeout just must not fire first.
+        af = dns.inet.af_for_address(host)
         if target.transport == "tcp":
-            response = await dns.asyncquery.tcp(query, host, port=port, timeout=None)
+            response = await _tcp(query, target, af)
         else:
             # A connected socket: an ICMP port unreachable then surfaces as ConnectionRefused
             # (reason refused) instead of a silent wait until the timeout.
-            backend = dns.asyncbackend.get_backend("asyncio")
-            af = dns.inet.af_for_address(host)
-            udp = await backend.make_socket(af, socket.SOCK_DGRAM, 0, None, (host, port))
+            udp = await dns_socket(af, socket.SOCK_DGRAM, target.source, (host, port))
             async with udp as sock:
                 response = await dns.asyncquery.udp(
                     query, host, port=port, timeout=None, sock=sock,
                     ignore_unexpected=True, ignore_errors=True,
                 )  # fmt: skip
             if response.flags & dns.flags.TC:
-                response = await dns.asyncquery.tcp(query, host, port=port, timeout=None)
+                response = await _tcp(query, target, af)
     except dns.exception.DNSException as exc:
         raise ProbeFailure("dns", f"bad response from {target.server}: {exc}") from None
     rcode = response.rcode()
@@ -68,3 +68,11 @@ async def probe(target: DnsTarget, timeout: float, ctx: ProbeContext) -> Observa
             observation,
         )
     return observation
+
+
+async def _tcp(query: dns.message.Message, target: DnsTarget, af: int) -> dns.message.Message:
+    """The query over TCP, leaving through the target's `source` (issue 16; none: as before)."""
+    host, port = target.server_host, target.server_port
+    stream = await dns_socket(af, socket.SOCK_STREAM, target.source, (host, port))
+    async with stream as tcp:
+        return await dns.asyncquery.tcp(query, host, port=port, timeout=None, sock=tcp)

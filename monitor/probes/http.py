@@ -46,6 +46,7 @@ async def probe(target: HttpTarget, timeout: float, ctx: ProbeContext) -> Observ
         _ssl_context(target.tls_verify, target.tls_ca_file) if https else None,
         target.body_regex is not None,
         ctx.resolve,
+        target.source,
     )
     rtt, expiry = answer.connect_rtt, _cert_expiry(answer.peer_cert_der)
     body, status, charset = answer.body, answer.status, answer.charset or "utf-8"

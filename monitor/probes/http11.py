@@ -28,6 +28,8 @@ from monitor.body_match import BODY_LIMIT
 from monitor.probes import phase
 from monitor.probes.result import ProbeFailure
 from monitor.probes.wire_clock import SO_TIMESTAMPNS, StampingSocket, WireClock
+from monitor.uplinks.bind import bind
+from monitor.uplinks.config import Source
 
 USER_AGENT = "pantau"
 
@@ -169,7 +171,7 @@ Resolve = Callable[[str, int], Awaitable[list[tuple[socket.AddressFamily, Any]]]
 
 
 async def _connect(
-    host: str, port: int, is_ip: bool, answer: Answer, resolve: Resolve
+    host: str, port: int, is_ip: bool, answer: Answer, resolve: Resolve, source: Source | None
 ) -> StampingSocket:
     """A connected, stamping, non-blocking socket; the first address that answers wins."""
     loop = asyncio.get_running_loop()
@@ -187,6 +189,7 @@ async def _connect(
         sock = StampingSocket(family, socket.SOCK_STREAM)
         sock.clock = answer.wire
         try:
+            bind(sock, source)  # issue 16: leave through the target's uplink
             sock.setblocking(False)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
@@ -254,6 +257,7 @@ async def fetch(
     tls: ssl.SSLContext | None,
     whole_body: bool,
     resolve: Resolve,
+    source: Source | None = None,
 ) -> Answer:
     """One request on a fresh connection; the answer's head and body (see `_Reader`)."""
     # Imported here: tcp imports context, which imports the probes.
@@ -265,7 +269,7 @@ async def fetch(
     answer = Answer(start=time.monotonic())
     phase.enter("connect")
     answer.connect_start = time.monotonic()
-    sock = await _connect(host, port, parts.is_ip, answer, resolve)
+    sock = await _connect(host, port, parts.is_ip, answer, resolve, source)
     answer.connect_rtt = kernel_connect_rtt(sock)
     reader = _Reader(answer.wire, method == "HEAD", whole_body)
     try:

@@ -7,6 +7,7 @@ import icmplib
 from monitor.config import IcmpTarget
 from monitor.probes.context import ICMP_HELP, ProbeContext
 from monitor.probes.result import Observation, ProbeFailure
+from monitor.uplinks.icmp_bound import ping
 
 
 async def probe(target: IcmpTarget, timeout: float, ctx: ProbeContext) -> Observation:
@@ -16,13 +17,17 @@ async def probe(target: IcmpTarget, timeout: float, ctx: ProbeContext) -> Observ
     # Each echo may wait for what is left of the probe's budget after the burst is sent.
     per_reply = max(timeout - target.count * target.spacing, 0.05)
     try:
-        host = await icmplib.async_ping(
-            target.host,
-            count=target.count,
-            interval=target.spacing,
-            timeout=per_reply,
-            privileged=ctx.icmp_privileged,
-        )
+        if target.source is not None:  # issue 16: the echoes leave through the target's uplink
+            host = await ping(target.host, target.source, target.count, target.spacing,
+                              per_reply, ctx.icmp_privileged)  # fmt: skip
+        else:
+            host = await icmplib.async_ping(
+                target.host,
+                count=target.count,
+                interval=target.spacing,
+                timeout=per_reply,
+                privileged=ctx.icmp_privileged,
+            )
     except icmplib.SocketPermissionError as exc:
         raise ProbeFailure("permission", f"{ICMP_HELP} ({exc})") from None
     except icmplib.NameLookupError:

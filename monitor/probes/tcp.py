@@ -12,6 +12,7 @@ from typing import Any
 from monitor.config import TcpTarget
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import Observation
+from monitor.uplinks.bind import bind
 
 # struct tcp_info (linux/tcp.h): 8 one-byte fields, then 32-bit fields. tcpi_rtt (microseconds)
 # is at byte 68 and tcpi_total_retrans at byte 100.
@@ -67,6 +68,7 @@ async def probe(target: TcpTarget, timeout: float, ctx: ProbeContext) -> Observa
         family, type_, proto, _, address = infos[0]
     sock = socket.socket(family, type_, proto)
     try:
+        bind(sock, target.source)  # issue 16: leave through the target's uplink
         sock.setblocking(False)
         started = loop.time()
         await loop.sock_connect(sock, address)

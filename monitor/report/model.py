@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -25,11 +25,14 @@ from monitor.calendar.accounting import (
     clip,
     day_bounds,
     episode_seconds,
+    merge_spans,
+    planned_seconds,
     service_seconds,
     unmonitored_spans,
 )
 from monitor.config import Config
 from monitor.ledger import Episode, Gap, Ledger, Sample
+from monitor.maintenance.facts import facts_for
 from monitor.report.conclusion import Conclusion, conclude, normal_hops
 from monitor.report.config import Escalation
 
@@ -50,11 +53,18 @@ class LedgerData:
     """The ledger's heartbeat: time after it (daemon not running now) is unmonitored."""
     first_seen: float | None = None
     """The first heartbeat ever: time before it is unmonitored."""
+    maintenance: tuple[Span, ...] = ()
+    """Maintenance windows (start, end, announced_by) overlapping the report's span."""
+    degraded: tuple[Span, ...] = ()
+    """Spans on a backup uplink (start, end, uplink)."""
 
     @property
     def facts(self) -> Facts:
         """What the accounting reads."""
-        return Facts(self.episodes, self.gaps, self.first_seen, self.last_seen)
+        return Facts(
+            self.episodes, self.gaps, self.first_seen, self.last_seen, self.maintenance,
+            self.degraded,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +97,10 @@ class Incident:
     first_hop: str | None
     first_hop_reason: str | None
     evidence: tuple[Evidence, ...]
+    planned_seconds: float = 0.0
+    """Of `service_seconds`, those inside announced maintenance windows (issue 16)."""
+    announced: bool = False
+    """The whole outage lies inside one announced window: planned work, no complaint to send."""
     path: dict[str, Any] | None = None  # issue 14: the ledger's path evidence (report_path.*)
 
 
@@ -277,16 +291,21 @@ def window(calendar: ServiceCalendar, config: Config, day: date) -> tuple[float,
     return day_bounds(first, day, config.office.zone)
 
 
-def collect(ledger: Ledger, calendar: ServiceCalendar, config: Config, day: date) -> LedgerData:
+def collect(
+    ledger: Ledger, calendar: ServiceCalendar, config: Config, day: date, now: float | None = None
+) -> LedgerData:
     """Read everything `build_report` needs for `day` from the ledger."""
     start, end = window(calendar, config, day)
     day_start, day_end = day_bounds(day, day, config.office.zone)
+    facts = facts_for(ledger, ledger.path, config, start, end, end if now is None else now)
     return LedgerData(
-        episodes=tuple(ledger.episodes(start, end)),
-        gaps=tuple(ledger.gaps(start, end)),
+        episodes=facts.episodes,  # type: ignore[arg-type]
+        gaps=facts.gaps,  # type: ignore[arg-type]
         samples=tuple(ledger.samples(day_start, day_end, role="datacenter")),
-        last_seen=ledger.last_seen(),
-        first_seen=ledger.first_seen(),
+        last_seen=facts.last_seen,
+        first_seen=facts.first_seen,
+        maintenance=facts.maintenance,
+        degraded=facts.degraded,
     )
 
 
@@ -380,12 +399,36 @@ def _incident(
     )
 
 
+def _planned(
+    incident: Incident,
+    calendar: ServiceCalendar,
+    episode: Episode,
+    facts: Facts,
+    unmonitored: Sequence[Span],
+    start: float,
+    end: float,
+    now: float,
+) -> Incident:
+    """The incident with its planned seconds and whether an announced window holds it whole."""
+    if episode.kind != "outage" or not facts.maintenance:
+        return incident
+    windows = merge_spans(facts.maintenance)
+    inside = merge_spans(clip(windows, start, end))
+    planned = sum(
+        planned_seconds(calendar, episode, unmonitored, inside, start, end, now).values(), 0.0
+    )
+    ended = episode.end_or(now)
+    announced = any(s <= episode.started_at and ended <= e for s, e, _ in windows)
+    return replace(incident, planned_seconds=planned, announced=announced)
+
+
 def _tickets(
     config: Config, escalation: Escalation, incidents: Sequence[Incident]
 ) -> tuple[Ticket, ...]:
     tickets = []
     for domain in TICKET_DOMAINS:
-        mine = tuple(i for i in incidents if domain in i.domains)
+        # Issue 16: work announced in advance is not a failure to complain about.
+        mine = tuple(i for i in incidents if domain in i.domains and not i.announced)
         if not mine:
             continue
         role = "isp" if domain == "isp" else "datacenter"
@@ -423,7 +466,11 @@ def build_report(
     spans = unmonitored_spans(facts, now)
     account = account_day(facts, calendar, tz, day, now, spans)
     episodes = [e for e in data.episodes if e.started_at < end and e.end_or(now) > start]
-    incidents = tuple(_incident(calendar, e, start, end_known, spans, now, tz) for e in episodes)
+    incidents = tuple(
+        _planned(_incident(calendar, e, start, end_known, spans, now, tz), calendar, e, facts,
+                 spans, start, end_known, now)
+        for e in episodes
+    )  # fmt: skip
     day_spans = clip(spans, start, end_known)
     unmonitored = tuple(
         Unmonitored(

@@ -11,10 +11,11 @@ import json
 from datetime import date
 
 from monitor.calendar import ServiceCalendar
-from monitor.calendar.accounting import Account, account_days, day_bounds, read_facts
+from monitor.calendar.accounting import Account, account_days, day_bounds
 from monitor.config import Config
 from monitor.csv_safe import csv_safe_row
 from monitor.ledger import Ledger
+from monitor.maintenance.facts import facts_for
 from monitor.report.locale import Language
 from monitor.report.render import environment
 
@@ -23,6 +24,7 @@ COLUMNS = (
     "date", "note", "scheduled_seconds", "lost_seconds", "slow_seconds", "unmonitored_seconds",
     "outages", *(f"lost_{d}_seconds" for d in DOMAINS),
     "not_yet_seconds", "monitored_seconds", "availability",
+    "planned_seconds", "unplanned_seconds", "degraded_seconds",
 )  # fmt: skip
 
 
@@ -31,7 +33,7 @@ def range_rows(
 ) -> Account:
     """The account of every office-local day in [first, last] as known at `now`."""
     start, end = day_bounds(first, last, config.office.zone)
-    facts = read_facts(ledger, start, end)
+    facts = facts_for(ledger, ledger.path, config, start, end, now)
     return account_days(facts, calendar, config.office.zone, first, last, now)
 
 
@@ -53,6 +55,7 @@ def render_range_csv(totals: Account) -> str:
                 *(round(d.lost_by_domain.get(x, 0.0)) for x in DOMAINS),
                 round(d.not_yet_seconds), round(d.monitored_seconds),
                 _availability(d.availability),
+                round(d.planned_seconds), round(d.unplanned_seconds), round(d.degraded_seconds),
             ])
         )  # fmt: skip
     return out.getvalue()

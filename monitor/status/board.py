@@ -21,9 +21,12 @@ from typing import Any, Protocol
 
 from monitor import __version__
 from monitor.calendar import ServiceCalendar
-from monitor.calendar.accounting import account_days, day_bounds, read_facts
+from monitor.calendar.accounting import account_days, day_bounds
 from monitor.config import Config
 from monitor.ledger import Ledger
+from monitor.maintenance.central import planned_between
+from monitor.maintenance.facts import facts_for
+from monitor.maintenance.plan import Planned, active
 from monitor.report.locale import Formatter
 from monitor.report.model import trend_days
 
@@ -63,6 +66,10 @@ class Week:
     """Service seconds lost today (0 on a closed day)."""
     days: tuple[DayBar, ...]
     """The last 7 service days up to today, oldest first."""
+    today_planned: float = 0.0
+    """Of `today_lost`, the seconds inside announced maintenance windows (issue 16)."""
+    maintenance: Planned | None = None
+    """The maintenance window open now, if any."""
 
 
 def service_week(ledger: Ledger, calendar: ServiceCalendar, config: Config, now: float) -> Week:
@@ -75,7 +82,8 @@ def service_week(ledger: Ledger, calendar: ServiceCalendar, config: Config, now:
     today = datetime.fromtimestamp(now, zone).date()
     days = trend_days(calendar, today, WEEK_DAYS)
     first = min([*days, today])
-    facts = read_facts(ledger, *day_bounds(first, today, zone))
+    start, end = day_bounds(first, today, zone)
+    facts = facts_for(ledger, ledger.path, config, start, end, now)
     by_date = {d.date: d for d in account_days(facts, calendar, zone, first, today, now).days}
     bars = []
     for d in days:
@@ -84,7 +92,11 @@ def service_week(ledger: Ledger, calendar: ServiceCalendar, config: Config, now:
             DayBar(d, day.scheduled_seconds, day.lost_seconds, day.unmonitored_seconds,
                    day.not_yet_seconds)
         )  # fmt: skip
-    return Week(today, by_date[today].lost_seconds, tuple(bars))
+    active_window = active(planned_between(config, ledger.path, now - 1, now + 1), now)
+    return Week(
+        today, by_date[today].lost_seconds, tuple(bars), by_date[today].planned_seconds,
+        active_window,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +112,8 @@ class Live:
     """False when the probes are not running: nothing shown may look current."""
     targets: tuple[tuple[str, str, str], ...] = ()
     """(name, role, state) of every target."""
+    degraded: bool = False
+    """Up on backup (issue 16): the service answers only through a backup uplink."""
 
 
 class Words(Protocol):
@@ -128,6 +142,10 @@ class Words(Protocol):
     status_targets: str
     status_roles: dict[str, str]
     status_target_states: dict[str, str]
+    status_maintenance_detail: str
+    status_degraded: str
+    status_planned_today: str
+    announced_by: dict[str, str]
 
 
 def _hhmm(moment: datetime, day: date) -> str:
@@ -199,6 +217,20 @@ def build_view(
     fmt = Formatter(page.language)
     zone = config.office.zone
     tone, key, lines = _headline(live, config, calendar, words, fmt, now)
+    if week.maintenance is not None and tone not in ("stale", "closed"):
+        window = week.maintenance
+        until = datetime.fromtimestamp(window.end, zone)
+        until_text = fmt.time(until)
+        if until.date() != datetime.fromtimestamp(now, zone).date():
+            until_text = f"{fmt.date(until.date())} {until_text}"
+        who = words.announced_by.get(window.announced_by, window.announced_by)
+        lines.insert(
+            1, words.status_maintenance_detail.format(who=who, name=window.name, until=until_text)
+        )
+    if live.degraded and tone in ("ok", "slow"):
+        lines.insert(1, words.status_degraded)
+    if week.today_planned > 0:
+        lines.append(f"{words.status_planned_today}: {fmt.duration(week.today_planned)}")
     today = datetime.fromtimestamp(now, zone).date()
     intervals = calendar.day(today).intervals
     hours = ", ".join(f"{_hhmm(s, today)}–{_hhmm(e, today)}" for s, e in intervals)

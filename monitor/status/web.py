@@ -69,6 +69,9 @@ def board_for(daemon: Source) -> StatusBoard:
             None if episode is None else episode.started_at,
             healthy=daemon.healthy(),
             targets=tuple((name, role, states.get(name, "unknown")) for name, role in roles),
+            degraded=tracker.uplink_watch is not None
+            and tracker.uplink_watch.last is not None
+            and tracker.uplink_watch.last.degraded,
         )
 
     def week(now: float) -> Week:

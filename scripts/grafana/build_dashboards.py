@@ -233,6 +233,97 @@ def lost_row() -> list:
     ]
 
 
+def planned_row() -> list:
+    """Issue 16: announced maintenance (planned, apart from unplanned lost time) and uplinks."""
+    window = (
+        stat.Panel()
+        .reduce_options(LAST)
+        .title("Maintenance window now")
+        .description(
+            "1 while an announced maintenance window is open (by the center, the ISP or the "
+            "office): outage time in it is booked as planned, and nobody is paged."
+        )
+        .with_target(
+            query(
+                f"max by (announced_by) (pantau_maintenance_active{{{OFFICE}}})", "{{announced_by}}"
+            )
+        )
+        .mappings([mapping({0: ("none", "text"), 1: ("MAINTENANCE", "blue")})])
+        .color_mode(common.BigValueColorMode.VALUE)
+        .graph_mode(common.BigValueGraphMode.NONE)
+        .text_mode(common.BigValueTextMode.VALUE_AND_NAME)
+        .height(5)
+        .span(6)
+    )
+    planned = (
+        stat.Panel()
+        .reduce_options(LAST)
+        .title("Planned maintenance, of the lost time")
+        .description(
+            "Lost service seconds inside announced maintenance windows (the ledger's accounting; "
+            "part of the lost time above, shown apart from the unplanned time a provider owes)."
+        )
+        .with_target(
+            query(
+                f"sum by (period) (pantau_ledger_planned_service_seconds{{{OFFICE}}})", "{{period}}"
+            )
+        )
+        .unit("s")
+        .decimals(0)
+        .graph_mode(common.BigValueGraphMode.NONE)
+        .text_mode(common.BigValueTextMode.VALUE_AND_NAME)
+        .height(5)
+        .span(6)
+    )
+    backup = (
+        stat.Panel()
+        .reduce_options(LAST)
+        .title("On the backup link")
+        .description(
+            "Service seconds the service answered only through a backup uplink (up on backup), "
+            "today and this month; the ISP of the uplink that was down must still be told."
+        )
+        .with_target(
+            query(
+                f"sum by (period) (pantau_ledger_degraded_service_seconds{{{OFFICE}}})",
+                "{{period}}",
+            )
+        )
+        .unit("s")
+        .decimals(0)
+        .graph_mode(common.BigValueGraphMode.NONE)
+        .text_mode(common.BigValueTextMode.VALUE_AND_NAME)
+        .height(5)
+        .span(6)
+    )
+    uplinks = (
+        stat.Panel()
+        .reduce_options(LAST)
+        .title("Uplinks now")
+        .description(
+            "Each uplink's own verdict: down means its ISP (or what lies behind it) failed."
+        )
+        .with_target(
+            # An office with one link has no uplink series: it reads "up" (its link state is
+            # in the first row).
+            query(
+                f'max by (uplink) (pantau_uplink_state{{{OFFICE}, state="down"}})'
+                f" or on () max(pantau_link_degraded{{{OFFICE}}}) * 0",
+                "{{uplink}}",
+            )
+        )
+        .mappings([mapping({0: ("up", "green"), 1: ("DOWN", "red")})])
+        .color_scheme(by_thresholds())
+        .thresholds(thresholds((None, "green"), (1, "red")))
+        .color_mode(common.BigValueColorMode.BACKGROUND)
+        .graph_mode(common.BigValueGraphMode.NONE)
+        .text_mode(common.BigValueTextMode.VALUE_AND_NAME)
+        .height(5)
+        .span(6)
+    )
+    return [window, planned, backup, uplinks]
+
+
 def timeline_row() -> list:
     # One number per fault domain so the timeline is coloured by who is at fault.
     outage = " + ".join(
@@ -445,6 +536,7 @@ def build() -> dm.Dashboard:
     rows = [
         ("Now", now_row()),
         ("Lost service time", lost_row()),
+        ("Maintenance and uplinks", planned_row()),
         ("Timeline", timeline_row()),
         ("Latency, loss and certificates", latency_row()),
     ]

@@ -1,0 +1,1 @@
+"""Planned maintenance (issue 16): windows from the config and a central schedule file."""
