@@ -19,6 +19,7 @@ from monitor import __version__
 from monitor.calendar import ServiceCalendar
 from monitor.clock import Clock
 from monitor.config import Config
+from monitor.fleet.confirm import current
 from monitor.ledger import Ledger
 from monitor.report.render import environment
 from monitor.status.board import Live, StatusBoard, Week, Words, service_week
@@ -72,6 +73,9 @@ def board_for(daemon: Source) -> StatusBoard:
             degraded=tracker.uplink_watch is not None
             and tracker.uplink_watch.last is not None
             and tracker.uplink_watch.last.degraded,
+            fleet=current(
+                getattr(daemon, "fleet", None), tracker.verdict.state, tracker.verdict.domain
+            ),
         )
 
     def week(now: float) -> Week:
