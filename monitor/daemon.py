@@ -23,7 +23,7 @@ from monitor.calendar import ServiceCalendar
 from monitor.calendar.accounting import account_day, day_bounds, local_day
 from monitor.clock import Clock, default_clock
 from monitor.config import Config
-from monitor.fleet.confirm import Confirmation, confirm_verdict
+from monitor.fleet.confirm import Confirmation, confirm_verdict, current, export
 from monitor.ledger_lock import LedgerBusy, LedgerLock
 from monitor.ledger_writer import BufferedLedger, LedgerWriter
 from monitor.maintenance.facts import facts_for
@@ -359,6 +359,8 @@ class Daemon:
                 self.tracker.uplink_watch.flush(self.clock.wall())
             if self.page_facts is not None:
                 self.page_facts.update(self.tracker, self.clock.wall())
+            if self.config.fleet is not None:
+                self._export_fleet()
             if self.ledger_totals is not None:
                 self.ledger_totals.update(self.clock.wall(), time.monotonic())
         if not self._start_commit():
@@ -422,6 +424,13 @@ class Daemon:
             self.fleet = await confirm_verdict(
                 self.tracker, fleet.url, self.config.office.isp, fleet.timeout, self.clock.wall()
             )
+            self._export_fleet()
+
+    def _export_fleet(self) -> None:
+        """The fleet gauge for the verdict shown now (issue 15): set on each answer and flush."""
+        if self.tracker is not None:
+            verdict = self.tracker.verdict
+            export(self.metrics.fleet_offices, current(self.fleet, verdict.state, verdict.domain))
 
     async def _housekeeping(self) -> None:
         self.clock.resync()

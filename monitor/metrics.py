@@ -260,6 +260,15 @@ class Metrics:
             self.maintenance_active, self.uplink_state, self.link_degraded, self.target_uplink,
             self.ledger_planned, self.ledger_degraded,
         ]  # fmt: skip
+        # --- issue 15: the fleet's confirmation of the verdict (monitor/fleet/confirm.py) ---
+        self.fleet_offices = Gauge(
+            "pantau_fleet_confirmation_offices",
+            "While the link is down and the central store answered about the verdict: offices "
+            "that see the same (scope same) of those with fresh data (scope fresh); absent else.",
+            ["domain", "scope"],
+            registry=r,
+        )
+        self.others.append(self.fleet_offices)
 
     def set_uplinks(self, uplinks: tuple[str, ...], targets: dict[str, str]) -> None:
         """Pre-create the uplink series (`targets`: target name -> uplink name)."""

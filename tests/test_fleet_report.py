@@ -7,11 +7,15 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
+
 from monitor.calendar import ServiceCalendar
 from monitor.ledger import Ledger
 from monitor.report.model import DailyReport, build_report, collect
 from monitor.report.render import render_html, render_text, render_ticket
 from tests.fixtures.report.ledger import FRIDAY, at, evidence, fill, make_config, outage
+
+pytestmark = pytest.mark.fleet
 
 
 def _fleet(domain: str, state: str, offices: int | None, of: int | None) -> dict:

@@ -1,5 +1,6 @@
 """Issue 15: while the link is down and the center has answered, the status page says how many
-offices see the same ("Dikonfirmasi: 312 dari 498 kantor mengalami hal yang sama")."""
+offices see the same ("Dikonfirmasi: 312 dari 498 kantor mengalami hal yang sama"), and the
+gauge the pages read (pantau_fleet_confirmation_offices) carries the same answer."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 
 from monitor.calendar import ServiceCalendar
 from monitor.config import Config
-from monitor.fleet.confirm import Confirmation, current
+from monitor.fleet.confirm import Confirmation, current, export
+from monitor.metrics import Metrics
 from monitor.status.board import Live, Week, build_view
 from monitor.status.web import words_of
 from tests.fixtures.report.ledger import FRIDAY, at, make_config
@@ -19,6 +22,8 @@ NOW, SINCE = at(27, "10:00"), at(27, "09:41")
 CONFIRMED = Confirmation("datacenter", "confirmed", 312, 498, NOW)
 ALONE = Confirmation("isp", "only_this_office", 1, 40, NOW)
 SILENT = Confirmation("datacenter", "unconfirmed", None, None, NOW, "timeout")
+
+pytestmark = pytest.mark.fleet
 
 
 @pytest.fixture
@@ -64,3 +69,30 @@ def test_only_an_answer_about_the_verdict_shown_is_current() -> None:
     assert current(CONFIRMED, "down", "isp") is None
     assert current(CONFIRMED, "up", None) is None
     assert current(None, "down", "datacenter") is None
+
+
+def test_the_gauge_follows_the_answer_shown() -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+
+    def series() -> dict[tuple[str, str], float]:
+        text = generate_latest(registry).decode()
+        out = {}
+        for line in text.splitlines():
+            if line.startswith("pantau_fleet_confirmation_offices{"):
+                labels, value = line.rsplit(" ", 1)
+                domain = labels.split('domain="')[1].split('"')[0]
+                scope = labels.split('scope="')[1].split('"')[0]
+                out[domain, scope] = float(value)
+        return out
+
+    assert series() == {}  # no answer yet: absent, so the pages add no line
+    export(metrics.fleet_offices, CONFIRMED)
+    assert series() == {("datacenter", "same"): 312, ("datacenter", "fresh"): 498}
+    export(metrics.fleet_offices, ALONE)  # the verdict moved to the ISP
+    assert series() == {("isp", "same"): 1, ("isp", "fresh"): 40}
+    export(metrics.fleet_offices, SILENT)  # the center could not count: nothing to claim
+    assert series() == {}
+    export(metrics.fleet_offices, CONFIRMED)
+    export(metrics.fleet_offices, None)  # the link is up again
+    assert series() == {}
