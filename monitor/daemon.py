@@ -23,7 +23,7 @@ from monitor.calendar import ServiceCalendar
 from monitor.calendar.accounting import account_day, day_bounds, local_day
 from monitor.clock import Clock, default_clock
 from monitor.config import Config
-from monitor.fleet.confirm import Confirmation, confirm_verdict, current, export
+from monitor.fleet.confirm import Confirmation, confirm_verdict, current
 from monitor.ledger_lock import LedgerBusy, LedgerLock
 from monitor.ledger_writer import BufferedLedger, LedgerWriter
 from monitor.maintenance.facts import facts_for
@@ -430,7 +430,11 @@ class Daemon:
         """The fleet gauge for the verdict shown now (issue 15): set on each answer and flush."""
         if self.tracker is not None:
             verdict = self.tracker.verdict
-            export(self.metrics.fleet_offices, current(self.fleet, verdict.state, verdict.domain))
+            shown = current(self.fleet, verdict.state, verdict.domain)
+            if shown is None:
+                self.metrics.set_fleet_confirmation(None)
+            else:
+                self.metrics.set_fleet_confirmation(shown.domain, shown.offices, shown.of)
 
     async def _housekeeping(self) -> None:
         self.clock.resync()

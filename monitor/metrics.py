@@ -8,6 +8,8 @@ offices can share one central store without per-series duplication of names.
 
 from __future__ import annotations
 
+import contextlib
+
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from monitor import __version__
@@ -279,6 +281,21 @@ class Metrics:
             self.target_uplink.labels(target=target, uplink=uplink).set(1)
             self.series.get(target).uplink = uplink  # the label on its probe series
         self.link_degraded.set(0)
+
+    def set_fleet_confirmation(
+        self, domain: str | None, same: int | None = None, fresh: int | None = None
+    ) -> None:
+        """Issue 15: the center's count for the verdict shown now (`same` offices of `fresh`);
+        `domain` None or no count removes the series (never cleared wholesale: a scrape
+        meanwhile sees no hole)."""
+        counted = domain is not None and same is not None and fresh is not None
+        for each in DOMAINS:
+            for scope, value in (("same", same), ("fresh", fresh)):
+                if counted and each == domain and value is not None:
+                    self.fleet_offices.labels(domain=each, scope=scope).set(value)
+                else:
+                    with contextlib.suppress(KeyError):
+                        self.fleet_offices.remove(each, scope)
 
     def set_office(
         self,

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from monitor.calendar import ServiceCalendar
 from monitor.config import Config
-from monitor.fleet.confirm import Confirmation, current, export
+from monitor.fleet.confirm import Confirmation, current
 from monitor.metrics import Metrics
 from monitor.status.board import Live, Week, build_view
 from monitor.status.web import words_of
@@ -40,27 +40,29 @@ def _lines(config: Config, live: Live, language: str = "id") -> list[str]:
 
 
 def test_the_page_says_how_many_offices_see_the_same(config: Config) -> None:
-    down = _lines(config, Live("down", "datacenter", SINCE, True, fleet=CONFIRMED))
+    down = _lines(config, Live("down", "datacenter", SINCE, True, fleet=CONFIRMED.as_dict()))
     assert "Dikonfirmasi: 312 dari 498 kantor mengalami hal yang sama" in down
     assert down.index("Dikonfirmasi: 312 dari 498 kantor mengalami hal yang sama") == 1
-    alone = _lines(config, Live("down", "isp", SINCE, True, fleet=ALONE))
+    alone = _lines(config, Live("down", "isp", SINCE, True, fleet=ALONE.as_dict()))
     assert "Hanya kantor ini" in alone
-    silent = _lines(config, Live("down", "datacenter", SINCE, True, fleet=SILENT))
+    silent = _lines(config, Live("down", "datacenter", SINCE, True, fleet=SILENT.as_dict()))
     assert "Belum dikonfirmasi oleh kantor lain" in silent
-    english = _lines(config, Live("down", "datacenter", SINCE, True, fleet=CONFIRMED), "en")
+    english = _lines(
+        config, Live("down", "datacenter", SINCE, True, fleet=CONFIRMED.as_dict()), "en"
+    )
     assert "Confirmed: 312 of 498 offices see the same" in english
 
 
 def test_no_answer_or_an_answer_about_another_verdict_adds_nothing(config: Config) -> None:
     plain = _lines(config, Live("down", "datacenter", SINCE, True))
     # An answer about the ISP while the page blames the data center is not shown.
-    other = _lines(config, Live("down", "datacenter", SINCE, True, fleet=ALONE))
+    other = _lines(config, Live("down", "datacenter", SINCE, True, fleet=ALONE.as_dict()))
     assert other == plain
     no_isp = Confirmation("isp", "unconfirmed", None, None, NOW, "no_isp")
-    assert _lines(config, Live("down", "isp", SINCE, True, fleet=no_isp)) == _lines(
+    assert _lines(config, Live("down", "isp", SINCE, True, fleet=no_isp.as_dict())) == _lines(
         config, Live("down", "isp", SINCE, True)
     )
-    up = _lines(config, Live("up", None, None, True, fleet=CONFIRMED))
+    up = _lines(config, Live("up", None, None, True, fleet=CONFIRMED.as_dict()))
     assert not [line for line in up if "kantor mengalami" in line or "Hanya" in line]
 
 
@@ -87,12 +89,16 @@ def test_the_gauge_follows_the_answer_shown() -> None:
         return out
 
     assert series() == {}  # no answer yet: absent, so the pages add no line
-    export(metrics.fleet_offices, CONFIRMED)
+    metrics.set_fleet_confirmation(CONFIRMED.domain, CONFIRMED.offices, CONFIRMED.of)
     assert series() == {("datacenter", "same"): 312, ("datacenter", "fresh"): 498}
-    export(metrics.fleet_offices, ALONE)  # the verdict moved to the ISP
+    metrics.set_fleet_confirmation(
+        ALONE.domain, ALONE.offices, ALONE.of
+    )  # the verdict moved to the ISP
     assert series() == {("isp", "same"): 1, ("isp", "fresh"): 40}
-    export(metrics.fleet_offices, SILENT)  # the center could not count: nothing to claim
+    metrics.set_fleet_confirmation(
+        SILENT.domain, SILENT.offices, SILENT.of
+    )  # the center could not count: nothing to claim
     assert series() == {}
-    export(metrics.fleet_offices, CONFIRMED)
-    export(metrics.fleet_offices, None)  # the link is up again
+    metrics.set_fleet_confirmation(CONFIRMED.domain, CONFIRMED.offices, CONFIRMED.of)
+    metrics.set_fleet_confirmation(None)  # the link is up again
     assert series() == {}

@@ -9,7 +9,6 @@ own job with a timeout, and an unreachable or silent center leaves the verdict `
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Literal
@@ -18,14 +17,10 @@ from urllib.parse import urlencode
 import aiohttp
 
 if TYPE_CHECKING:
-    from prometheus_client import Gauge
-
     from monitor.tracker import LinkTracker
 
 State = Literal["confirmed", "only_this_office", "unconfirmed"]
 DOMAINS = ("datacenter", "isp")
-SCOPES = ("same", "fresh")
-"""pantau_fleet_confirmation_offices: offices that see the same / offices with fresh data."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,21 +95,6 @@ def current(
     if fleet is None or state != "down" or fleet.domain != domain:
         return None
     return fleet
-
-
-def export(gauge: Gauge, fleet: Confirmation | None) -> None:
-    """`pantau_fleet_confirmation_offices` for the current answer (`current`): two series while
-    the center has counted, none otherwise (the page rules then add no line)."""
-    wanted: dict[tuple[str, str], int] = {}
-    if fleet is not None and fleet.offices is not None and fleet.of is not None:
-        wanted = {(fleet.domain, "same"): fleet.offices, (fleet.domain, "fresh"): fleet.of}
-    for domain in DOMAINS:  # never cleared wholesale: a scrape meanwhile sees no hole
-        for scope in SCOPES:
-            if (domain, scope) in wanted:
-                gauge.labels(domain=domain, scope=scope).set(wanted[domain, scope])
-            else:
-                with contextlib.suppress(KeyError):
-                    gauge.remove(domain, scope)
 
 
 async def confirm_verdict(

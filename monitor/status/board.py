@@ -23,7 +23,6 @@ from monitor import __version__
 from monitor.calendar import ServiceCalendar
 from monitor.calendar.accounting import account_days, day_bounds
 from monitor.config import Config
-from monitor.fleet.confirm import Confirmation
 from monitor.ledger import Ledger
 from monitor.maintenance.central import planned_between
 from monitor.maintenance.facts import facts_for
@@ -115,8 +114,8 @@ class Live:
     """(name, role, state) of every target."""
     degraded: bool = False
     """Up on backup (issue 16): the service answers only through a backup uplink."""
-    fleet: Confirmation | None = None
-    """Issue 15: the center's answer on this verdict (only with a `fleet` section)."""
+    fleet: dict[str, Any] | None = None
+    """Issue 15: the center's last answer (Confirmation.as_dict); shown if about this verdict."""
 
 
 class Words(Protocol):
@@ -196,11 +195,13 @@ def _headline(
     if key not in words.status_headline:
         key = f"{live.state}/unknown"
     lines = [words.status_headline[key], words.status_detail[key]]
-    fleet = live.fleet
-    # (An office without `isp` set is never compared with its ISP: nothing to say each time.)
-    if live.state == "down" and fleet and fleet.domain == live.domain and fleet.why != "no_isp":
-        # Issue 15: how many offices see the same ("Dikonfirmasi: 312 dari 498 kantor ...").
-        lines.append(words.status_fleet[fleet.state].format(offices=fleet.offices, of=fleet.of))
+    fleet = live.fleet or {}
+    # Issue 15: how many offices see the same ("Dikonfirmasi: 312 dari 498 kantor ..."); an
+    # office without `isp` set is never compared with its ISP: nothing to say each time.
+    if live.state == "down" and fleet.get("domain") == live.domain and fleet.get("why") != "no_isp":
+        text = words.status_fleet.get(str(fleet.get("state")))
+        if text is not None:
+            lines.append(text.format(offices=fleet.get("offices"), of=fleet.get("of")))
     if live.since is not None:
         started = datetime.fromtimestamp(live.since, zone)
         if started.date() == today:

@@ -19,7 +19,6 @@ from monitor import __version__
 from monitor.calendar import ServiceCalendar
 from monitor.clock import Clock
 from monitor.config import Config
-from monitor.fleet.confirm import current
 from monitor.ledger import Ledger
 from monitor.report.render import environment
 from monitor.status.board import Live, StatusBoard, Week, Words, service_week
@@ -63,6 +62,7 @@ def board_for(daemon: Source) -> StatusBoard:
         if tracker is None:
             return Live("unknown", None, None, healthy=False)
         episode = tracker.episode
+        fleet = getattr(daemon, "fleet", None)  # issue 15: the center's last answer, if any
         states = {name: state.state for name, state in tracker.targets.items()}
         return Live(
             tracker.verdict.state,
@@ -73,9 +73,7 @@ def board_for(daemon: Source) -> StatusBoard:
             degraded=tracker.uplink_watch is not None
             and tracker.uplink_watch.last is not None
             and tracker.uplink_watch.last.degraded,
-            fleet=current(
-                getattr(daemon, "fleet", None), tracker.verdict.state, tracker.verdict.domain
-            ),
+            fleet=None if fleet is None else fleet.as_dict(),  # the board checks it is current
         )
 
     def week(now: float) -> Week:
