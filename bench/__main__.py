@@ -20,13 +20,15 @@ from typing import Any
 
 from bench.cpu import blackbox_load, max_rate, pantau_load
 from bench.lab import NS_ADDR, REPO, Namespace, Proc, python, wait_port
+from bench.overload import overload
 from bench.probers import blackbox_binary
+from bench.repeat import median_of, spread, summary
 from bench.report import render
 from bench.soak import idle_rss, lag, soak
 from bench.timing import blackbox_truth, pantau_truth
 from bench.wire import tools
 
-SECTIONS = ("cpu", "max", "timing", "lag", "memory")
+SECTIONS = ("cpu", "max", "overload", "timing", "lag", "memory")
 MAX_STEPS = {
     "http": [500, 1000, 1500, 2000, 2500, 3000],
     "tcp": [1000, 2000, 3000, 4000, 5000, 6000],
@@ -54,7 +56,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="probe interval of the CPU rows (default 5 s; 1 s above 500/s)",
     )
     parser.add_argument("--window", type=float, default=15.0, help="seconds measured per row")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of each comparison, interleaved (Pantau, blackbox, Pantau, ...); median "
+        "and range reported",
+    )
     parser.add_argument("--max-window", type=float, default=6.0, help="seconds per max-rate step")
+    parser.add_argument(
+        "--overload-rate",
+        type=float,
+        default=None,
+        help="HTTP probes/s of the overload section (default 150%% of Pantau's measured max, "
+        "else 3750)",
+    )
+    parser.add_argument("--overload-seconds", type=float, default=20.0)
     parser.add_argument("--lag-targets", type=_floats, default=[1000, 5000])
     parser.add_argument(
         "--soak",
@@ -159,56 +176,91 @@ def run_sections(
             for rate in args.rates:
                 if late():
                     break
-                row = {
-                    "kind": kind,
-                    "rate": rate,
-                    "pantau": asdict(
-                        pantau_load(work, kind, rate, 2.0, args.window, args.interval)
-                    ),
-                }
-                if blackbox:
-                    row["blackbox"] = asdict(
-                        blackbox_load(work, kind, rate, 2.0, args.window, args.interval)
-                    )
-                    row["ratio"] = row["pantau"]["cpu_per_1000"] / row["blackbox"]["cpu_per_1000"]
+                runs: list[dict[str, Any]] = []
+                for _ in range(args.repeat):
+                    run = {
+                        "pantau": asdict(
+                            pantau_load(work, kind, rate, 2.0, args.window, args.interval)
+                        )
+                    }
+                    if blackbox:
+                        run["blackbox"] = asdict(
+                            blackbox_load(work, kind, rate, 2.0, args.window, args.interval)
+                        )
+                        run["ratio"] = (
+                            run["pantau"]["cpu_per_1000"] / run["blackbox"]["cpu_per_1000"]
+                        )
+                    runs.append(run)
+                row = cpu_row(kind, rate, runs)
                 rows.append(row)
                 print(progress(row), flush=True)
     maxima: dict[str, dict[str, float]] = {"pantau": {}, "blackbox": {}}
     if "max" in sections:
         rows = results["max"] = []
         for kind in kinds:
-            for prober in ("pantau", "blackbox") if blackbox else ("pantau",):
-                if late():
-                    break
-                best, steps = max_rate(
-                    work, prober, kind, MAX_STEPS[kind], args.max_window, deadline
-                )
-                maxima[prober][kind] = best
-                rows.append(
-                    {
-                        "prober": prober,
-                        "kind": kind,
-                        "max_rate": best,
-                        "steps": [asdict(s) for s in steps],
-                    }
-                )
-                print(f"max {prober} {kind}: {best:.0f}/s", flush=True)
+            found: dict[str, list[dict[str, Any]]] = {"pantau": [], "blackbox": []}
+            for _ in range(args.repeat):
+                for prober in ("pantau", "blackbox") if blackbox else ("pantau",):
+                    if late():
+                        break
+                    best, steps = max_rate(
+                        work, prober, kind, MAX_STEPS[kind], args.max_window, deadline
+                    )
+                    found[prober].append({"max_rate": best, "steps": [asdict(s) for s in steps]})
+                    print(f"max {prober} {kind}: {best:.0f}/s", flush=True)
+            for prober, runs in found.items():
+                if runs:
+                    values = [run["max_rate"] for run in runs]
+                    maxima[prober][kind] = median_of(values)
+                    rows.append(
+                        {
+                            "prober": prober,
+                            "kind": kind,
+                            "max_rate": median_of(values),
+                            "range": spread(values),
+                            "runs": runs,
+                        }
+                    )
+    if "overload" in sections:
+        rows = results["overload"] = []
+        measured = maxima["pantau"].get("http") or 2500  # 0: no step kept up (noise)
+        rate = args.overload_rate or 1.5 * measured
+        for _ in range(args.repeat):
+            if late():
+                break
+            over = overload(work, "http", rate, args.overload_seconds)
+            rows.append(asdict(over))
+            print(
+                f"overload http {rate:.0f}/s: {over.timeouts} timeouts, {over.timeouts_over} "
+                f"past the deadline + 10 ms (worst {over.worst_timeout_ms:.1f} ms), "
+                f"{over.skipped:.0f} skipped, {over.skip_log_lines} log lines",
+                flush=True,
+            )
     if "timing" in sections and tools() is not None:
         rows = results["timing"] = []
         for kind in ("tcp", "http"):
-            for prober in ("pantau", "blackbox") if blackbox else ("pantau",):
-                heavy = 0.7 * maxima[prober].get(kind, MAX_STEPS[kind][1])
-                for load, rate in (("light", args.light_rate), ("70%", heavy)):
-                    if late():
-                        break
-                    measure = pantau_truth if prober == "pantau" else blackbox_truth
-                    truth = measure(work, ns, kind, load, rate, min(args.window, 10.0))
-                    rows.append(asdict(truth))
-                    print(
-                        f"timing {prober} {kind} {load} {rate:.0f}/s: p50 "
-                        f"{truth.p50_ms:.3f} ms p99 {truth.p99_ms:.3f} ms",
-                        flush=True,
-                    )
+            for load in ("light", "70%"):
+                found = {"pantau": [], "blackbox": []}
+                for _ in range(args.repeat):
+                    for prober in ("pantau", "blackbox") if blackbox else ("pantau",):
+                        if late():
+                            break
+                        heavy = 0.7 * maxima[prober].get(kind, MAX_STEPS[kind][1])
+                        rate = args.light_rate if load == "light" else heavy
+                        measure = pantau_truth if prober == "pantau" else blackbox_truth
+                        truth = measure(work, ns, kind, load, rate, min(args.window, 10.0))
+                        found[prober].append(asdict(truth))
+                        print(
+                            f"timing {prober} {kind} {load} {rate:.0f}/s: p50 "
+                            f"{truth.p50_ms:.3f} ms p99 {truth.p99_ms:.3f} ms",
+                            flush=True,
+                        )
+                for runs in found.values():
+                    if runs:
+                        row = summary(runs)
+                        row["p99_range"] = spread([run["p99_ms"] for run in runs])
+                        row["runs"] = runs
+                        rows.append(row)
     elif "timing" in sections:
         print("bench: tshark/dumpcap missing (apt-get install tshark); no timing truth")
     if "lag" in sections:
@@ -232,6 +284,19 @@ def run_sections(
             "soak": {**asdict(soaked), "growth_pct": soaked.growth_pct},
         }
         print(f"memory idle {idle:.1f} MB, soak {soaked.growth_pct:+.1f}%", flush=True)
+
+
+def cpu_row(kind: str, rate: float, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One CPU comparison: medians (the `pantau`/`blackbox`/`ratio` keys), ranges, every run."""
+    row: dict[str, Any] = {"kind": kind, "rate": rate, "runs": runs}
+    for prober in ("pantau", "blackbox"):
+        if prober in runs[0]:
+            row[prober] = summary([run[prober] for run in runs])
+            row[f"{prober}_range"] = spread([run[prober]["cpu_per_1000"] for run in runs])
+    if "ratio" in runs[0]:
+        row["ratio"] = median_of([run["ratio"] for run in runs])
+        row["ratio_range"] = spread([run["ratio"] for run in runs])
+    return row
 
 
 def progress(row: dict[str, Any]) -> str:

@@ -9,38 +9,70 @@ def _f(value: float | None, fmt: str = ".3f") -> str:
     return "-" if value is None or value != value else format(value, fmt)
 
 
+def _range(values: list[float] | None, fmt: str = ".3f") -> str:
+    """`lo-hi` of a row's runs; `-` for a row without repetitions."""
+    if not values:
+        return "-"
+    return f"{_f(values[0], fmt)}-{_f(values[1], fmt)}"
+
+
 def render(results: dict[str, Any]) -> str:
     lines = [f"Pantau vs blackbox_exporter — {results['date']} — {results['machine']}", ""]
     if results.get("cpu"):
         lines += [
-            "CPU seconds per 1,000 probes (prober pinned to one core)",
-            f"{'kind':5} {'rate/s':>7} {'pantau':>8} {'blackbox':>9} {'ratio':>6}"
-            f" {'pantau done/s':>14} {'skipped':>8}",
+            "CPU seconds per 1,000 probes (prober pinned to one core): median of the runs "
+            "(interleaved Pantau, blackbox, ...) and their range",
+            f"{'kind':5} {'rate/s':>7} {'runs':>4} {'pantau':>8} {'range':>13} {'blackbox':>9}"
+            f" {'range':>13} {'ratio':>6} {'range':>11} {'pantau done/s':>14} {'skipped':>8}",
         ]
         for row in results["cpu"]:
             bb = row.get("blackbox", {})
             lines.append(
-                f"{row['kind']:5} {row['rate']:7.0f} {_f(row['pantau']['cpu_per_1000']):>8}"
-                f" {_f(bb.get('cpu_per_1000')):>9} {_f(row.get('ratio'), '.2f'):>6}"
+                f"{row['kind']:5} {row['rate']:7.0f} {len(row.get('runs', [0])):4d}"
+                f" {_f(row['pantau']['cpu_per_1000']):>8} {_range(row.get('pantau_range')):>13}"
+                f" {_f(bb.get('cpu_per_1000')):>9} {_range(row.get('blackbox_range')):>13}"
+                f" {_f(row.get('ratio'), '.2f'):>6} {_range(row.get('ratio_range'), '.2f'):>11}"
                 f" {row['pantau']['achieved']:14.0f} {row['pantau']['skipped']:8.0f}"
             )
         lines.append("")
     if results.get("max"):
-        lines += ["Max sustained probes/s on one core", f"{'prober':9} {'kind':5} {'max/s':>7}"]
+        lines += [
+            "Max sustained probes/s on one core: median of the runs and their range",
+            f"{'prober':9} {'kind':5} {'runs':>4} {'max/s':>7} {'range':>11}",
+        ]
         for row in results["max"]:
-            lines.append(f"{row['prober']:9} {row['kind']:5} {row['max_rate']:7.0f}")
+            lines.append(
+                f"{row['prober']:9} {row['kind']:5} {len(row.get('runs', [0])):4d}"
+                f" {row['max_rate']:7.0f} {_range(row.get('range'), '.0f'):>11}"
+            )
+        lines.append("")
+    if results.get("overload"):
+        lines += [
+            "Overload (Pantau, HTTP, 1 s interval, 900 ms timeout): every run",
+            f"{'rate/s':>7} {'secs':>5} {'probes':>7} {'success':>7} {'timeouts':>8}"
+            f" {'>+10ms':>6} {'worst ms':>8} {'lag p99':>8} {'skipped':>8} {'log lines':>9}"
+            f" {'core':>5}",
+        ]
+        for row in results["overload"]:
+            lines.append(
+                f"{row['rate']:7.0f} {row['seconds']:5.0f} {row['probes']:7d} {row['success']:7d}"
+                f" {row['timeouts']:8d} {row['timeouts_over']:6d}"
+                f" {_f(row['worst_timeout_ms'], '.1f'):>8} {_f(row['start_lag_p99_ms'], '.1f'):>8}"
+                f" {row['skipped']:8.0f} {row['skip_log_lines']:9d} {row['core_share']:5.2f}"
+            )
         lines.append("")
     if results.get("timing"):
         lines += [
             "Timing truth: |reported - wire|, ms (TCP connect: SYN->SYN/ACK; HTTP TTFB: "
             "request->first response byte)",
-            f"{'prober':9} {'kind':5} {'load':6} {'rate/s':>7} {'n':>6} {'p50':>7}"
-            f" {'p99':>7} {'bias':>7}",
+            f"{'prober':9} {'kind':5} {'load':6} {'rate/s':>7} {'runs':>4} {'n':>6} {'p50':>7}"
+            f" {'p99':>7} {'p99 range':>13} {'bias':>7}",
         ]
         for row in results["timing"]:
             lines.append(
                 f"{row['prober']:9} {row['kind']:5} {row['load']:6} {row['rate']:7.0f}"
-                f" {row['matched']:6d} {_f(row['p50_ms']):>7} {_f(row['p99_ms']):>7}"
+                f" {len(row.get('runs', [0])):4d} {row['matched']:6d} {_f(row['p50_ms']):>7}"
+                f" {_f(row['p99_ms']):>7} {_range(row.get('p99_range')):>13}"
                 f" {_f(row['bias_ms']):>7}"
             )
         lines.append("")

@@ -23,7 +23,7 @@ from monitor.calendar import ServiceCalendar
 from monitor.calendar.accounting import account_day, day_bounds, local_day
 from monitor.clock import Clock, default_clock
 from monitor.config import Config
-from monitor.fleet.confirm import Confirmation, confirm_verdict
+from monitor.fleet.confirm import Confirmation, confirm_verdict, current
 from monitor.ledger_lock import LedgerBusy, LedgerLock
 from monitor.ledger_writer import BufferedLedger, LedgerWriter
 from monitor.maintenance.facts import facts_for
@@ -350,6 +350,8 @@ class Daemon:
                 self.tracker.uplink_watch.flush(self.clock.wall())
             if self.page_facts is not None:
                 self.page_facts.update(self.tracker, self.clock.wall())
+            if self.config.fleet is not None:
+                self._export_fleet()
             if self.ledger_totals is not None:
                 self.ledger_totals.update(self.clock.wall(), time.monotonic())
         if not self._start_commit():
@@ -412,6 +414,17 @@ class Daemon:
             self.fleet = await confirm_verdict(
                 self.tracker, fleet.url, self.config.office.isp, fleet.timeout, self.clock.wall()
             )
+            self._export_fleet()
+
+    def _export_fleet(self) -> None:
+        """The fleet gauge for the verdict shown now (issue 15): set on each answer and flush."""
+        if self.tracker is not None:
+            verdict = self.tracker.verdict
+            shown = current(self.fleet, verdict.state, verdict.domain)
+            if shown is None:
+                self.metrics.set_fleet_confirmation(None)
+            else:
+                self.metrics.set_fleet_confirmation(shown.domain, shown.offices, shown.of)
 
     async def _housekeeping(self) -> None:
         self.clock.resync()

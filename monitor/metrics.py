@@ -8,6 +8,8 @@ offices can share one central store without per-series duplication of names.
 
 from __future__ import annotations
 
+import contextlib
+
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from monitor import __version__
@@ -252,6 +254,15 @@ class Metrics:
             self.maintenance_active, self.uplink_state, self.link_degraded, self.target_uplink,
             self.ledger_planned, self.ledger_degraded,
         ]  # fmt: skip
+        # --- issue 15: the fleet's confirmation of the verdict (monitor/fleet/confirm.py) ---
+        self.fleet_offices = Gauge(
+            "pantau_fleet_confirmation_offices",
+            "While the link is down and the central store answered about the verdict: offices "
+            "that see the same (scope same) of those with fresh data (scope fresh); absent else.",
+            ["domain", "scope"],
+            registry=r,
+        )
+        self.others.append(self.fleet_offices)
 
     def set_uplinks(self, uplinks: tuple[str, ...], targets: dict[str, str]) -> None:
         """Pre-create the uplink series (`targets`: target name -> uplink name)."""
@@ -262,6 +273,21 @@ class Metrics:
             self.target_uplink.labels(target=target, uplink=uplink).set(1)
             self.series.get(target).uplink = uplink  # the label on its probe series
         self.link_degraded.set(0)
+
+    def set_fleet_confirmation(
+        self, domain: str | None, same: int | None = None, fresh: int | None = None
+    ) -> None:
+        """Issue 15: the center's count for the verdict shown now (`same` offices of `fresh`);
+        `domain` None or no count removes the series (never cleared wholesale: a scrape
+        meanwhile sees no hole)."""
+        counted = domain is not None and same is not None and fresh is not None
+        for each in DOMAINS:
+            for scope, value in (("same", same), ("fresh", fresh)):
+                if counted and each == domain and value is not None:
+                    self.fleet_offices.labels(domain=each, scope=scope).set(value)
+                else:
+                    with contextlib.suppress(KeyError):
+                        self.fleet_offices.remove(each, scope)
 
     def set_office(
         self,

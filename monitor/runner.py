@@ -70,6 +70,7 @@ async def run_probe(target: Target, timeout: float, ctx: ProbeContext, clock: Cl
     started_at = clock.wall(started_mono)
     reason: Reason | None = None
     message = ""
+    timed_out = False
     observation = Observation()
     phase.enter(None)
     try:
@@ -80,6 +81,7 @@ async def run_probe(target: Target, timeout: float, ctx: ProbeContext, clock: Cl
         observation = failure.observation or observation
     except TimeoutError:
         reason, message = _timed_out(timeout, phase.current())
+        timed_out = True
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a failed probe is data; the reason set stays bounded
@@ -87,6 +89,11 @@ async def run_probe(target: Target, timeout: float, ctx: ProbeContext, clock: Cl
         if reason == "internal":
             log.error("probe %s: %s", target.name, message, exc_info=exc)
     duration = time.monotonic() - started_mono
+    if timed_out:
+        # Nothing came within the deadline: that is the measurement. How much later the loop
+        # got round to the timer is loop lag, not the network (the bench at 150 % load saw a
+        # 900 ms deadline reported as 0.99-1.17 s); the scheduler sheds load to keep it small.
+        duration = min(duration, timeout)
     latency = observation.latency if observation.latency is not None else duration
     if reason is None:
         message = observation.detail

@@ -1,5 +1,6 @@
-"""The benchmark still runs: one tiny CPU row against blackbox_exporter (figures are printed,
-never asserted; the real run is `python -m bench`, see docs/performance.md)."""
+"""The benchmark still runs: one tiny CPU row against blackbox_exporter, repeated twice
+interleaved (figures are printed, never asserted; the real run is `python -m bench`, see
+docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -19,14 +20,16 @@ def test_bench_runs_a_tiny_cpu_row(tmp_path: Path) -> None:
     require_tool("taskset")
     out = tmp_path / "bench.json"
     args = ["--sections", "cpu", "--kinds", "tcp", "--rates", "20", "--interval", "1",
-            "--window", "2", "--out", str(out)]  # fmt: skip
+            "--window", "2", "--repeat", "2", "--out", str(out)]  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True,
-        timeout=60,
+        timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     print(done.stdout)
     results = json.loads(out.read_text())
     (row,) = results["cpu"]
     assert row["pantau"]["achieved"] > 0 and row["blackbox"]["achieved"] > 0
-    assert "CPU seconds per 1,000 probes" in done.stdout
+    assert [set(run) for run in row["runs"]] == [{"pantau", "blackbox", "ratio"}] * 2
+    assert len(row["ratio_range"]) == 2 and row["ratio_range"][0] <= row["ratio_range"][1]
+    assert "CPU seconds per 1,000 probes" in done.stdout and "median of the runs" in done.stdout

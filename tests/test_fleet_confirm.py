@@ -8,11 +8,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import pytest
 
 from monitor.fleet.confirm import ask, interpret
 from monitor.fleet.stack import Central, free_port
 from monitor.sim import SimNetwork
+from monitor.status.web import board_for
 from tests.support.daemon import fast_config, link, running
 from tests.support.tools import require_tool
 from tests.support.wait import wait_until
@@ -88,6 +90,12 @@ async def test_unreachable_and_silent_centers_leave_it_unconfirmed() -> None:
     assert (hung.state, hung.why) == ("unconfirmed", "timeout")
 
 
+async def _scrape(daemon) -> str:  # type: ignore[no-untyped-def]
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{daemon.port}/metrics") as response:
+            return await response.text()
+
+
 def _fleet(daemon) -> dict | None:  # type: ignore[no-untyped-def]
     return daemon.status()["link"]["fleet"]
 
@@ -114,9 +122,25 @@ async def test_daemon_carries_the_confirmation_in_status_and_evidence(
         )
         (episode,) = daemon.ledger.open_episodes()
         assert episode.evidence["fleet"]["state"] == "confirmed"
+        # The status page and the gauge the pages read say the same.
+        board = board_for(daemon)  # type: ignore[arg-type]
+        assert "Dikonfirmasi: 312 dari 498 kantor mengalami hal yang sama" in board.view()["lines"]
+        page = await _scrape(daemon)
+        assert 'pantau_fleet_confirmation_offices{domain="datacenter",scope="same"} 312.0' in page
+        assert 'pantau_fleet_confirmation_offices{domain="datacenter",scope="fresh"} 498.0' in page
         await net.set_mode("datacenter", "ok")
         await wait_until(lambda: link(daemon) == ("up", None), what="link up again")
         assert _fleet(daemon) is None
+        assert not [line for line in board.view()["lines"] if "Dikonfirmasi" in line]
+        await wait_until(
+            lambda: (
+                not daemon.metrics.registry.get_sample_value(
+                    "pantau_fleet_confirmation_offices", {"domain": "datacenter", "scope": "same"}
+                )
+            ),
+            what="the gauge gone with the outage",
+        )
+        assert "pantau_fleet_confirmation_offices{" not in await _scrape(daemon)
         # The closed outage keeps the center's last answer: `pantau outages`, /api/outages.
         day = daemon.clock.now().astimezone(daemon.config.office.zone).date()
         (outage,) = daemon.outages(day, day)["outages"]

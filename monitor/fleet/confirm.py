@@ -88,6 +88,15 @@ async def ask(url: str, domain: str, isp: str | None, timeout: float, at: float)
     return interpret(domain, down, total, at)
 
 
+def current(
+    fleet: Confirmation | None, state: str | None, domain: str | None
+) -> Confirmation | None:
+    """The center's last answer if it is about the verdict shown now (down, same domain)."""
+    if fleet is None or state != "down" or fleet.domain != domain:
+        return None
+    return fleet
+
+
 async def confirm_verdict(
     tracker: LinkTracker, url: str, isp: str | None, timeout: float, now: float
 ) -> Confirmation | None:

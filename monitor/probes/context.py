@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+from typing import Any
 
 import aiohttp
 
 from monitor.probes.http_trace import PhaseTrace, TracedResponse
-from monitor.probes.wire_clock import StampingConnector
+from monitor.probes.wire_clock import SO_TIMESTAMPNS, StampingConnector
 from monitor.uplinks.config import Source
 from monitor.uplinks.http_bound import BoundConnector
 
@@ -40,8 +42,19 @@ class ProbeContext:
 
     def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
+        self._stamps_on: socket.socket | None = None
         self.icmp_privileged = icmp_mode()
         self._bound: dict[Source, aiohttp.ClientSession] = {}
+
+    def keep_stamps_on(self) -> None:
+        """Hold the kernel's receive stamping on while the context lives (see StampingConnector:
+        a fresh socket per probe would toggle the kernel-wide switch on nearly every probe)."""
+        if self._stamps_on is None:
+            self._stamps_on = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                self._stamps_on.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            except OSError:
+                pass
 
     @property
     def http(self) -> aiohttp.ClientSession:
@@ -54,6 +67,23 @@ class ProbeContext:
             )
         return self._session
 
+    async def resolve(self, host: str, port: int) -> list[tuple[socket.AddressFamily, Any]]:
+        """(family, address) for a host name, through the session's resolver (aiohttp's
+        ThreadedResolver: getaddrinfo in a worker thread, nothing cached), as before the probe
+        had its own HTTP client; a session given another resolver (the tests) is honoured."""
+        resolver = getattr(self.http.connector, "_resolver", None)
+        if resolver is None:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
+            return [(info[0], info[4]) for info in infos]
+        answers = await resolver.resolve(host, port, family=socket.AF_UNSPEC)
+        return [
+            (a["family"], (a["host"], a["port"], 0, 0) if a["family"] == socket.AF_INET6
+             else (a["host"], a["port"]))
+            for a in answers
+        ]  # fmt: skip
+
     def http_for(self, source: Source | None) -> aiohttp.ClientSession:
         """The session of probes that leave through `source` (issue 16); None: `http`."""
         if source is None:
@@ -65,6 +95,9 @@ class ProbeContext:
         return session
 
     async def close(self) -> None:
+        if self._stamps_on is not None:
+            self._stamps_on.close()
+            self._stamps_on = None
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ssl
-import time
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -13,16 +12,16 @@ import aiohttp
 from monitor.body_match import BODY_LIMIT, body_matches
 from monitor.config import HttpTarget
 from monitor.probes.context import ProbeContext
-from monitor.probes.http_trace import PhaseTrace, TracedResponse
+from monitor.probes.http11 import fetch
 from monitor.probes.result import Observation, ProbeFailure
-from monitor.probes.wire_clock import measuring
 
 
 @lru_cache(maxsize=64)
-def _ssl_context(verify: bool, ca_file: Path | None) -> ssl.SSLContext | bool:
-    if not verify:
-        return False
+def _ssl_context(verify: bool, ca_file: Path | None) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     return context
 
 
@@ -38,39 +37,30 @@ def _cert_expiry(der: bytes | None) -> float | None:
 
 async def probe(target: HttpTarget, timeout: float, ctx: ProbeContext) -> Observation:
     """GET (or HEAD) the URL; check status and, if asked, the body."""
-    marks = PhaseTrace()
-    with measuring() as wire:
-        async with ctx.http_for(target.source).request(
-            target.method,
-            target.url,
-            headers=target.headers or None,
-            ssl=_ssl_context(target.tls_verify, target.tls_ca_file),
-            allow_redirects=False,
-            trace_request_ctx=marks,
-        ) as response:
-            first_byte = time.monotonic()
-            # Read from the live connection by TracedResponse: by now aiohttp may have released it.
-            traced = response if isinstance(response, TracedResponse) else None
-            rtt = traced.connect_rtt if traced else None
-            expiry = _cert_expiry(traced.peer_cert_der) if traced else None
-            body = b""
-            if target.method == "GET":
-                body = await _read_body(response, target.body_regex is not None)
-            status = response.status
-            charset = response.charset or "utf-8"
-    end = time.monotonic()
+    https = target.url.startswith("https")
+    ctx.keep_stamps_on()
+    answer = await fetch(
+        target.method,
+        target.url,
+        target.headers or None,
+        _ssl_context(target.tls_verify, target.tls_ca_file) if https else None,
+        target.body_regex is not None,
+        ctx.resolve,
+        target.source,
+    )
+    rtt, expiry = answer.connect_rtt, _cert_expiry(answer.peer_cert_der)
+    body, status, charset = answer.body, answer.status, answer.charset or "utf-8"
+    end = answer.end
 
-    dns = max(marks.dns_end - marks.dns_start, 0.0)
-    setup = max(marks.connect_end - marks.connect_start - dns, 0.0)
+    dns = max(answer.dns_end - answer.dns_start, 0.0)
+    setup = max(answer.connect_end - answer.connect_start - dns, 0.0)
     connect = min(rtt, setup) if rtt is not None else setup
     phases = {
         "dns": dns,
         "connect": connect,
-        "tls": max(setup - connect, 0.0) if target.url.startswith("https") else 0.0,
-        "ttfb": _ttfb(
-            wire.ttfb(), first_byte - (marks.headers_sent or marks.connect_end), end - marks.start
-        ),
-        "total": end - marks.start,
+        "tls": max(setup - connect, 0.0) if https else 0.0,
+        "ttfb": _ttfb(answer.wire.ttfb(), answer.first_byte - answer.sent, end - answer.start),
+        "total": end - answer.start,
     }
     observation = Observation(phases=phases, cert_expiry=expiry, detail=f"HTTP {status}")
     if status not in target.expect_status:

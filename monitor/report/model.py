@@ -102,6 +102,8 @@ class Incident:
     announced: bool = False
     """The whole outage lies inside one announced window: planned work, no complaint to send."""
     path: dict[str, Any] | None = None  # issue 14: the ledger's path evidence (report_path.*)
+    fleet: dict[str, Any] | None = None
+    """Issue 15: the center's last answer on the verdict (Confirmation.as_dict), if asked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +398,7 @@ def _incident(
         first_hop_reason=hop_entry.get("reason"),
         evidence=_evidence(episode, tz),
         path=episode.evidence.get("path"),
+        fleet=episode.evidence.get("fleet"),
     )
 
 

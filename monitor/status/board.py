@@ -115,6 +115,8 @@ class Live:
     """(name, role, state) of every target."""
     degraded: bool = False
     """Up on backup (issue 16): the service answers only through a backup uplink."""
+    fleet: dict[str, Any] | None = None
+    """Issue 15: the center's last answer (Confirmation.as_dict); shown if about this verdict."""
 
 
 class Words(Protocol):
@@ -147,6 +149,7 @@ class Words(Protocol):
     status_degraded: str
     status_planned_today: str
     announced_by: dict[str, str]
+    status_fleet: dict[str, str]
 
 
 def _hhmm(moment: datetime, day: date) -> str:
@@ -193,6 +196,13 @@ def _headline(
     if key not in words.status_headline:
         key = f"{live.state}/unknown"
     lines = [words.status_headline[key], words.status_detail[key]]
+    fleet = live.fleet or {}
+    # Issue 15: how many offices see the same ("Dikonfirmasi: 312 dari 498 kantor ..."); an
+    # office without `isp` set is never compared with its ISP: nothing to say each time.
+    if live.state == "down" and fleet.get("domain") == live.domain and fleet.get("why") != "no_isp":
+        text = words.status_fleet.get(str(fleet.get("state")))
+        if text is not None:
+            lines.append(text.format(offices=fleet.get("offices"), of=fleet.get("of")))
     if live.since is not None:
         started = datetime.fromtimestamp(live.since, zone)
         if started.date() == today:

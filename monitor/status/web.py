@@ -62,6 +62,7 @@ def board_for(daemon: Source) -> StatusBoard:
         if tracker is None:
             return Live("unknown", None, None, healthy=False)
         episode = tracker.episode
+        fleet = getattr(daemon, "fleet", None)  # issue 15: the center's last answer, if any
         states = {name: state.state for name, state in tracker.targets.items()}
         return Live(
             tracker.verdict.state,
@@ -72,6 +73,7 @@ def board_for(daemon: Source) -> StatusBoard:
             degraded=tracker.uplink_watch is not None
             and tracker.uplink_watch.last is not None
             and tracker.uplink_watch.last.degraded,
+            fleet=None if fleet is None else fleet.as_dict(),  # the board checks it is current
         )
 
     def week(now: float) -> Week:

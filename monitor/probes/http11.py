@@ -1,0 +1,308 @@
+"""The HTTP probe's own HTTP/1.1 client: `h11` on a plain asyncio protocol.
+
+aiohttp's client machinery (session, connector, happy-eyeballs connect, trace signals,
+response object, stream reader) was most of the HTTP probe's CPU (docs/performance.md). A
+probe needs one request on a fresh connection and an answer read up to BODY_LIMIT; `h11`
+parses that (status line, headers, Content-Length or chunked, end of message), asyncio's
+public API does the rest (`sock_connect`, `create_connection(sock=..., ssl=...)`), and the
+kernel stamps come from the same StampingSocket without any private aiohttp API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+import time
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+import h11
+
+from monitor.body_match import BODY_LIMIT
+from monitor.probes import phase
+from monitor.probes.result import ProbeFailure
+from monitor.probes.wire_clock import SO_TIMESTAMPNS, StampingSocket, WireClock
+from monitor.uplinks.bind import bind
+from monitor.uplinks.config import Source
+
+USER_AGENT = "pantau"
+
+
+@dataclass(slots=True)
+class Answer:
+    """What one request saw: the marks (monotonic seconds), the response, the wire clock."""
+
+    start: float
+    dns_start: float = 0.0
+    dns_end: float = 0.0
+    connect_start: float = 0.0
+    connect_end: float = 0.0  # TCP and TLS up
+    sent: float = 0.0
+    first_byte: float = 0.0  # the loop saw the response head
+    end: float = 0.0
+    status: int = 0
+    charset: str | None = None
+    body: bytes = b""
+    connect_rtt: float | None = None
+    peer_cert_der: bytes | None = None
+    wire: WireClock = field(default_factory=WireClock)
+
+
+class _Reader(asyncio.Protocol):
+    """Feeds h11; resolves `head` at the response head and `done` at the end (or the limit)."""
+
+    def __init__(self, clock: WireClock, head_only: bool, whole: bool) -> None:
+        loop = asyncio.get_running_loop()
+        self.conn = h11.Connection(h11.CLIENT)
+        self.clock = clock
+        self.head: asyncio.Future[h11.Response] = loop.create_future()
+        self.done: asyncio.Future[bytes] = loop.create_future()
+        self.whole = whole  # read on to the end or BODY_LIMIT (a regex), else the first data
+        self.head_only = head_only
+        self.decoder: Any = None
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.clock.armed = True  # TCP and TLS are up: the next send is the request
+
+    def data_received(self, data: bytes) -> None:
+        clock = self.clock
+        if clock.first_byte_ns is None and data:
+            clock.first_byte_ns = clock.last_rx_ns or 0
+        self._feed(data)
+
+    def eof_received(self) -> bool | None:
+        self._feed(b"")
+        return None
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        error = exc or ConnectionResetError("connection closed by the peer before the answer")
+        for future in (self.head, self.done):
+            if not future.done():
+                future.set_exception(error)
+                future.exception()  # retrieved: the caller may await only one of them
+
+    def _feed(self, data: bytes) -> None:
+        if self.done.done():
+            return
+        try:
+            self.conn.receive_data(data)
+            while not self.done.done():
+                event = self.conn.next_event()
+                if event is h11.NEED_DATA or event is h11.PAUSED:
+                    return
+                self._on(event)
+        except h11.RemoteProtocolError as exc:
+            if not data and not self.head.done():
+                self.connection_lost(None)  # closed without a word: reason reset
+            elif not data:
+                self.connection_lost(
+                    _malformed("the connection closed before the end of the answer")
+                )
+            else:
+                self.connection_lost(_malformed(f"not a valid HTTP/1.1 answer: {exc}"))
+        except zlib.error as exc:
+            self.connection_lost(_malformed(f"the compressed body is corrupt: {exc}"))
+
+    def _on(self, event: Any) -> None:
+        if isinstance(event, h11.InformationalResponse):
+            return
+        if isinstance(event, h11.Response):
+            self.decoder = _decoder(event.headers)
+            self.head.set_result(event)
+            if self.head_only:
+                self.done.set_result(b"")
+        elif isinstance(event, h11.Data):
+            part = bytes(event.data)
+            if self.decoder is not None:
+                part = self.decoder.decompress(part, BODY_LIMIT - self.size)
+            self.parts.append(part)
+            self.size += len(part)
+            if not self.whole or self.size >= BODY_LIMIT:
+                self.done.set_result(b"".join(self.parts)[:BODY_LIMIT])
+        elif isinstance(event, h11.EndOfMessage):
+            self.done.set_result(b"".join(self.parts)[:BODY_LIMIT])
+        elif isinstance(event, h11.ConnectionClosed):
+            raise h11.RemoteProtocolError("connection closed before the end of the answer")
+
+
+def _malformed(message: str) -> ProbeFailure:
+    """The peer's answer is not HTTP/1.1 as h11 reads it: a network outcome, reason `error`."""
+    return ProbeFailure("error", message)
+
+
+def _decoder(headers: Any) -> Any:
+    for name, value in headers:
+        if name == b"content-encoding":
+            coding = value.strip().lower()
+            if coding in (b"gzip", b"x-gzip"):
+                return zlib.decompressobj(16 + zlib.MAX_WBITS)
+            if coding == b"deflate":
+                return zlib.decompressobj(zlib.MAX_WBITS)
+    return None
+
+
+def _charset(headers: Any) -> str | None:
+    for name, value in headers:
+        if name == b"content-type":
+            for param in value.decode("latin-1").split(";")[1:]:
+                key, _, val = param.strip().partition("=")
+                if key.strip().lower() == "charset" and val:
+                    return val.strip().strip('"') or None
+    return None
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+Resolve = Callable[[str, int], Awaitable[list[tuple[socket.AddressFamily, Any]]]]
+
+
+async def _connect(
+    host: str, port: int, is_ip: bool, answer: Answer, resolve: Resolve, source: Source | None
+) -> StampingSocket:
+    """A connected, stamping, non-blocking socket; the first address that answers wins."""
+    loop = asyncio.get_running_loop()
+    if is_ip:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        addresses: list[tuple[socket.AddressFamily, Any]] = [(family, (host, port))]
+    else:
+        phase.enter("dns")
+        answer.dns_start = time.monotonic()
+        addresses = await resolve(host, port)
+        answer.dns_end = time.monotonic()
+        phase.enter("connect")
+    error: OSError | None = None
+    for family, address in addresses:
+        sock = StampingSocket(family, socket.SOCK_STREAM)
+        sock.clock = answer.wire
+        try:
+            bind(sock, source)  # issue 16: leave through the target's uplink
+            sock.setblocking(False)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            except OSError:
+                pass  # no kernel stamps: the probe keeps its stopwatch
+            await loop.sock_connect(sock, address)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+        except BaseException:
+            sock.close()
+            raise
+    assert error is not None
+    raise error
+
+
+@dataclass(frozen=True, slots=True)
+class _Url:
+    """What a probe needs from its URL, parsed once per URL (not once per probe)."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    is_ip: bool
+
+
+@lru_cache(maxsize=4096)
+def _url(url: str) -> _Url:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    return _Url(parts.scheme, host, port, path, _is_ip(host))
+
+
+@lru_cache(maxsize=4096)
+def _request(
+    method: str, host: str, port: int, scheme: str, path: str, headers: tuple[tuple[str, str], ...]
+) -> h11.Request:
+    """The request, validated once per target: h11's header checks cost ~0.1 ms a probe."""
+    default = 443 if scheme == "https" else 80
+    authority = f"[{host}]" if ":" in host else host
+    if port != default:
+        authority = f"{authority}:{port}"
+    fields = {
+        "host": ("Host", authority),
+        "user-agent": ("User-Agent", USER_AGENT),
+        "accept": ("Accept", "*/*"),
+        "accept-encoding": ("Accept-Encoding", "gzip, deflate"),
+    }
+    for name, value in headers:
+        fields[name.lower()] = (name, value)
+    fields["connection"] = ("Connection", "close")  # every probe stands alone
+    return h11.Request(method=method, target=path, headers=list(fields.values()))
+
+
+async def fetch(
+    method: str,
+    url: str,
+    headers: dict[str, str] | None,
+    tls: ssl.SSLContext | None,
+    whole_body: bool,
+    resolve: Resolve,
+    source: Source | None = None,
+) -> Answer:
+    """One request on a fresh connection; the answer's head and body (see `_Reader`)."""
+    # Imported here: tcp imports context, which imports the probes.
+    from monitor.probes.tcp import kernel_connect_rtt
+
+    loop = asyncio.get_running_loop()
+    parts = _url(url)
+    host, port = parts.host, parts.port
+    answer = Answer(start=time.monotonic())
+    phase.enter("connect")
+    answer.connect_start = time.monotonic()
+    sock = await _connect(host, port, parts.is_ip, answer, resolve, source)
+    answer.connect_rtt = kernel_connect_rtt(sock)
+    reader = _Reader(answer.wire, method == "HEAD", whole_body)
+    try:
+        transport, _ = await loop.create_connection(
+            lambda: reader,
+            sock=sock,
+            ssl=tls,
+            server_hostname=host if tls is not None else None,
+        )
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        answer.connect_end = time.monotonic()
+        phase.enter("request")
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            answer.peer_cert_der = ssl_object.getpeercert(binary_form=True)
+        request = _request(
+            method, host, port, parts.scheme, parts.path, tuple((headers or {}).items())
+        )
+        transport.write(reader.conn.send(request) or b"")
+        answer.sent = time.monotonic()
+        phase.enter("response")
+        head = await reader.head
+        answer.first_byte = time.monotonic()
+        answer.status = head.status_code
+        answer.charset = _charset(head.headers)
+        answer.body = await reader.done
+        answer.end = time.monotonic()
+    finally:
+        if reader.done.done():
+            transport.close()
+        else:
+            transport.abort()  # cut short (deadline, error): no waiting for a polite close
+    return answer
