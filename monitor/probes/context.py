@@ -9,10 +9,10 @@ from typing import Any
 
 import aiohttp
 
+from monitor.probes.http_bound import BoundConnector
 from monitor.probes.http_trace import PhaseTrace, TracedResponse
 from monitor.probes.wire_clock import SO_TIMESTAMPNS, StampingConnector
 from monitor.uplinks.config import Source
-from monitor.uplinks.http_bound import BoundConnector
 
 
 def icmp_mode() -> bool | None:

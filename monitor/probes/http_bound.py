@@ -1,5 +1,6 @@
 """The HTTP probes' connector bound to a source (issue 16); apart from monitor.uplinks.bind so
-that the path tracer, which binds raw sockets, never imports aiohttp."""
+that the path tracer, which binds raw sockets, never imports aiohttp. Beside the stamping
+connector it extends (monitor/probes/wire_clock.py), in the probes' own package."""
 
 from __future__ import annotations
 
