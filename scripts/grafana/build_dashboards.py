@@ -541,6 +541,11 @@ def build() -> dm.Dashboard:
         ("Timeline", timeline_row()),
         ("Latency, loss and certificates", latency_row()),
     ]
+    return with_rows(board, rows)
+
+
+def with_rows(board: dashboard.Dashboard, rows: list[tuple[str, list]]) -> dm.Dashboard:
+    """The board with each (row title, panels) in order; both dashboards are laid out so."""
     for title, panels in rows:
         board = board.with_row(dashboard.Row(title))
         for panel in panels:
@@ -548,9 +553,14 @@ def build() -> dm.Dashboard:
     return board.build()
 
 
+def as_json(board: dm.Dashboard) -> str:
+    """A dashboard as the JSON committed to grafana/dashboards/."""
+    return json.dumps(board, cls=JSONEncoder, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def render() -> str:
     """The dashboard as the JSON committed to grafana/dashboards/."""
-    return json.dumps(build(), cls=JSONEncoder, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return as_json(build())
 
 
 def panel_queries(board: dict) -> list[tuple[str, str]]:

@@ -12,12 +12,10 @@ range (default: this month); offices not reporting. `isp` and `province` filter 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from grafana_foundation_sdk.builders import bargauge, dashboard, stat, table, timeseries
-from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as dm
 
@@ -26,9 +24,11 @@ from build_dashboards import (
     DS,
     LAST,
     REPO,
+    as_json,
     by_thresholds,
     query,
     thresholds,
+    with_rows,
 )
 
 OUT = REPO / "grafana" / "dashboards" / "pantau-national.json"
@@ -245,16 +245,12 @@ def build() -> dm.Dashboard:
         ("By ISP and province", breakdown_row()),
         ("Lost service time", lost_row()),
     ]
-    for title, panels in rows:
-        board = board.with_row(dashboard.Row(title))
-        for panel in panels:
-            board = board.with_panel(panel)
-    return board.build()
+    return with_rows(board, rows)
 
 
 def render() -> str:
     """The dashboard as the JSON committed to grafana/dashboards/."""
-    return json.dumps(build(), cls=JSONEncoder, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return as_json(build())
 
 
 def main() -> int:
