@@ -30,6 +30,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from monitor.calendar.holiday_source import country_holidays
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 """Weekday keys in `date.weekday()` order."""
 
@@ -127,7 +129,7 @@ class HolidaysConfig(BaseModel):
 
     @model_validator(mode="after")
     def _supported(self) -> HolidaysConfig:
-        entity = holidays.country_holidays(self.country)
+        entity = country_holidays(self.country)
         if self.language not in (entity.supported_languages or ()):
             raise PydanticCustomError(
                 "language",

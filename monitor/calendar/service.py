@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 from monitor.calendar.config import WEEKDAYS, HolidaysConfig, Hours, ServiceHoursConfig
+from monitor.calendar.holiday_source import country_holidays
 
 Source = Literal["weekly", "period", "holiday", "closed", "open"]
 """Which rule decided a day, from lowest to highest precedence."""
@@ -69,7 +70,7 @@ def _weekly_table(weekly: Mapping[str, tuple[Hours, ...]]) -> tuple[tuple[Hours,
 def _holidays_of_year(country: str, cuti_bersama: bool, language: str, year: int) -> Mapping:
     # One immutable mapping per year: the package's own objects grow on lookup.
     categories = (holidays.PUBLIC, holidays.GOVERNMENT) if cuti_bersama else (holidays.PUBLIC,)
-    found = holidays.country_holidays(country, years=year, categories=categories, language=language)
+    found = country_holidays(country, years=year, categories=categories, language=language)
     return MappingProxyType(dict(found))
 
 

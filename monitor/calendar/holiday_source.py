@@ -1,0 +1,73 @@
+"""The `holidays` package's table for one country, without importing the other ~250.
+
+`holidays.country_holidays("ID")` imports `holidays.countries.indonesia`, and importing that
+runs `holidays/countries/__init__.py`, which imports every country the package knows: ~250
+modules, 8.3 MB RSS that the daemon carries for its whole life (measured 2026-12-01, holidays
+0.109). Here the package object is created without running its `__init__`, and the one
+country's module is imported under it. The first time anything asks that package for a name it
+does not have yet (`from holidays.countries import Germany`, `holidays.countries.germany`), the
+real `__init__` runs in it, so every other use sees the whole package as before. The entity and
+its answers are the package's own: only when the other countries are imported differs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import holidays
+from holidays.registry import COUNTRIES
+
+PACKAGE = "holidays.countries"
+_lock = threading.Lock()
+
+
+def module_of(country: str) -> str | None:
+    """`holidays.countries.<module>` that defines `country` (a code or class name), or None."""
+    for module, names in COUNTRIES.items():
+        if country in names:
+            return f"{PACKAGE}.{module}"
+    return None
+
+
+def load_country(country: str) -> None:
+    """Import the module of `country` alone; a no-op if it (or the whole package) is loaded."""
+    name = module_of(country)
+    if name is None or name in sys.modules:
+        return
+    with _lock:
+        if PACKAGE not in sys.modules:
+            _bare_package()
+        importlib.import_module(name)
+
+
+def _bare_package() -> None:
+    """`holidays.countries` with its `__init__` (every country) deferred to the first lookup."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or spec.loader is None:  # pragma: no cover - the package is a dependency
+        return
+    package = importlib.util.module_from_spec(spec)
+    loader = spec.loader
+
+    def complete(attribute: str) -> Any:
+        del package.__getattr__  # type: ignore[attr-defined]  # once, and no recursion
+        loader.exec_module(package)  # the real __init__: all countries, as the package has it
+        return getattr(package, attribute)
+
+    package.__getattr__ = complete  # type: ignore[attr-defined]  # PEP 562, for this module
+    sys.modules[PACKAGE] = package
+    holidays.countries = package  # type: ignore[attr-defined]
+
+
+def country_holidays(
+    country: str,
+    years: int | Iterable[int] | None = None,
+    **options: Any,
+) -> holidays.HolidayBase:
+    """`holidays.country_holidays`, importing only the country asked for."""
+    load_country(country)
+    return holidays.country_holidays(country, years=years, **options)
