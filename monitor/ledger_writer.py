@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.ledger import (
+    CACHE_KIB,
     Episode,
     EpisodeKind,
     EpisodeRow,
@@ -199,6 +200,7 @@ class BufferedLedger(Ledger):
         self._db.close()
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         self.path = path
 
     def take(self) -> Batch:
