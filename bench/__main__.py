@@ -20,6 +20,7 @@ from typing import Any
 
 from bench.cpu import blackbox_load, max_rate, pantau_load
 from bench.lab import NS_ADDR, REPO, Namespace, Proc, python, wait_port
+from bench.memory import blackbox_rss
 from bench.overload import overload
 from bench.probers import blackbox_binary
 from bench.repeat import median_of, spread, summary
@@ -277,13 +278,45 @@ def run_sections(
                 flush=True,
             )
     if "memory" in sections and not late():
-        idle = idle_rss(work)
-        soaked = soak(work, args.soak_targets, args.soak)
-        results["memory"] = {
-            "idle_mb": idle,
-            "soak": {**asdict(soaked), "growth_pct": soaked.growth_pct},
-        }
-        print(f"memory idle {idle:.1f} MB, soak {soaked.growth_pct:+.1f}%", flush=True)
+        runs = []
+        for _ in range(args.repeat):  # idle, soak, idle, soak, ...: a noisy minute hits both
+            if late():
+                break
+            idle = idle_rss(work)
+            soaked = soak(work, args.soak_targets, args.soak)
+            run: dict[str, Any] = {
+                "idle_mb": idle,
+                "soak": {**asdict(soaked), "growth_pct": soaked.growth_pct},
+            }
+            text = (
+                f"memory idle {idle:.1f} MB, {args.soak_targets} targets {soaked.rss_start_mb:.1f}"
+                f" -> {soaked.rss_end_mb:.1f} MB ({soaked.growth_pct:+.1f}%)"
+            )
+            if blackbox:
+                start, end = blackbox_rss(work, args.soak_targets, args.soak)
+                run["blackbox"] = {"rss_start_mb": start, "rss_end_mb": end}
+                text += f"; blackbox {start:.1f} -> {end:.1f} MB"
+            runs.append(run)
+            print(text, flush=True)
+        if runs:
+            results["memory"] = memory_row(runs)
+
+
+def memory_row(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Idle and soak RSS: the medians (the keys of one run), their ranges, every run."""
+    soaks = [run["soak"] for run in runs]
+    row: dict[str, Any] = {
+        "idle_mb": median_of([run["idle_mb"] for run in runs]),
+        "idle_range": spread([run["idle_mb"] for run in runs]),
+        "soak": summary(soaks),
+        "soak_start_range": spread([s["rss_start_mb"] for s in soaks]),
+        "soak_end_range": spread([s["rss_end_mb"] for s in soaks]),
+        "runs": runs,
+    }
+    if "blackbox" in runs[0]:
+        row["blackbox"] = summary([run["blackbox"] for run in runs])
+        row["blackbox_end_range"] = spread([run["blackbox"]["rss_end_mb"] for run in runs])
+    return row
 
 
 def cpu_row(kind: str, rate: float, runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -102,4 +102,18 @@ def render(results: dict[str, Any]) -> str:
             f"{soak['seconds']:.0f} s ({soak['growth_pct']:+.1f}%), "
             f"{soak.get('scrapes', 0)} scrapes of /metrics"
         ]
+        if memory.get("runs"):
+            lines.append(
+                f"  median of {len(memory['runs'])} runs; ranges: idle "
+                f"{_range(memory.get('idle_range'), '.1f')} MB, start "
+                f"{_range(memory.get('soak_start_range'), '.1f')} MB, end "
+                f"{_range(memory.get('soak_end_range'), '.1f')} MB"
+            )
+        if memory.get("blackbox"):
+            box = memory["blackbox"]
+            ends = _range(memory.get("blackbox_end_range"), ".1f")
+            lines.append(
+                f"  blackbox_exporter, same targets and runs: {box['rss_start_mb']:.1f} MB -> "
+                f"{box['rss_end_mb']:.1f} MB (end {ends})"
+            )
     return "\n".join(lines)
