@@ -54,13 +54,13 @@ def _bare_package() -> None:
     loader = spec.loader
 
     def complete(attribute: str) -> Any:
-        del package.__getattr__  # type: ignore[attr-defined]  # once, and no recursion
+        del vars(package)["__getattr__"]  # once, and no recursion
         loader.exec_module(package)  # the real __init__: all countries, as the package has it
         return getattr(package, attribute)
 
-    package.__getattr__ = complete  # type: ignore[attr-defined]  # PEP 562, for this module
+    vars(package)["__getattr__"] = complete  # PEP 562: a module's fallback for missing names
     sys.modules[PACKAGE] = package
-    holidays.countries = package  # type: ignore[attr-defined]
+    vars(holidays)["countries"] = package
 
 
 def country_holidays(
