@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from monitor.ledger_schema import migrate
+from monitor.ledger_schema import CACHE_KIB, migrate
 
 EpisodeKind = Literal["outage", "slow"]
 
@@ -66,13 +66,6 @@ class Sample:
     ok: bool
     latency: float
     reason: str | None
-
-
-# SQLite's page cache: 2 MB per connection by default, filled as the file grows (the reader and
-# the writer of a ledger at 1,000 targets: +4 MB RSS within minutes, and the same on an idle
-# office within days). The writer appends; the reader's scans outgrow any cache and the OS keeps
-# the file's pages anyway. 512 KiB holds the indexes' upper pages.
-CACHE_KIB = 512
 
 
 class Ledger:

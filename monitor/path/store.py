@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Literal
 
-from monitor.ledger_schema import migrate
+from monitor.ledger_schema import CACHE_KIB, migrate
 from monitor.path.trace import Trace
 
 TraceKind = Literal["baseline", "transition", "demand"]
@@ -28,6 +28,7 @@ class PathStore:
         self._guard = threading.Lock()
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         migrate(self._db)  # the table is monitor/ledger_schema.py's
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from monitor.ledger_schema import migrate
+from monitor.ledger_schema import CACHE_KIB, migrate
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +81,7 @@ class Outbox:
         db.execute("PRAGMA busy_timeout=5000")
         # FULL: a row marked sent must survive a power cut, or the day's mail goes out twice.
         db.execute("PRAGMA synchronous=FULL")
+        db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         return db
 
     def reattach(self, path: str | Path) -> None:

@@ -10,7 +10,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.ledger_schema import migrate
+from monitor.ledger_schema import CACHE_KIB, migrate
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,7 @@ class DegradedLedger:
         self.office = office
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         if create:
             migrate(self._db)  # the table is monitor/ledger_schema.py's
 
