@@ -23,7 +23,7 @@ import holidays
 from holidays.registry import COUNTRIES
 
 PACKAGE = "holidays.countries"
-_lock = threading.Lock()
+_lock = threading.RLock()
 
 
 def module_of(country: str) -> str | None:
@@ -53,10 +53,18 @@ def _bare_package() -> None:
     package = importlib.util.module_from_spec(spec)
     loader = spec.loader
 
+    started: list[bool] = []
+
     def complete(attribute: str) -> Any:
-        del vars(package)["__getattr__"]  # once, and no recursion
-        loader.exec_module(package)  # the real __init__: all countries, as the package has it
-        return getattr(package, attribute)
+        with _lock:  # another thread asking meanwhile waits for the whole package
+            if not started:  # once; a lookup from inside the __init__ itself finds it started
+                started.append(True)
+                loader.exec_module(package)  # the real __init__: all countries, as it has them
+                del vars(package)["__getattr__"]
+        try:
+            return vars(package)[attribute]
+        except KeyError:
+            raise AttributeError(f"module {PACKAGE!r} has no attribute {attribute!r}") from None
 
     vars(package)["__getattr__"] = complete  # PEP 562: a module's fallback for missing names
     sys.modules[PACKAGE] = package
