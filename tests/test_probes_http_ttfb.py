@@ -147,3 +147,82 @@ async def test_the_connector_keeps_kernel_stamps_switched_on_while_it_lives():
     assert holder.getsockopt(socket_module.SOL_SOCKET, SO_TIMESTAMPNS) == 1
     await connector.close()
     assert holder.fileno() == -1
+
+
+STALL_BEFORE_SEND = 0.06  # how long the test holds the request between the clock read and send()
+
+
+def _stall_after_the_clock_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Block between the clock read that used to mark the departure and the send itself."""
+    from monitor.probes.wire_clock import StampingSocket
+
+    original = StampingSocket._request_starting
+
+    def stalled(self: StampingSocket) -> int | None:
+        before = original(self)
+        if before is not None:
+            time.sleep(STALL_BEFORE_SEND)
+        return before
+
+    monkeypatch.setattr(StampingSocket, "_request_starting", stalled)
+
+
+async def test_the_request_departs_at_the_kernels_send_stamp(server, tls, tmp_path, monkeypatch):
+    """TTFB starts at the kernel's send stamp: a stall before send() does not count."""
+    scheme, srv = server
+    target = http_target(
+        f"{scheme}://127.0.0.1:{srv.port}/", tls_ca_file=tls.write_ca(tmp_path / "ca.pem")
+    )
+    _stall_after_the_clock_read(monkeypatch)
+    async with probe_context() as ctx:
+        result = await probe_once(ctx, target, deadline=5)
+
+    assert result.ok, result.message
+    # The server answers SERVER_DELAY after the request reached it; counted from the clock
+    # read, TTFB would be SERVER_DELAY + STALL_BEFORE_SEND.
+    assert SERVER_DELAY * 0.9 <= result.observation.phases["ttfb"] < SERVER_DELAY + 0.03
+
+
+async def test_without_a_send_stamp_the_departure_is_the_clock_before_send(
+    server, tls, tmp_path, monkeypatch
+):
+    """A kernel that gives no send stamp: the clock read before send() marks the departure."""
+    import monitor.probes.http11 as http11
+
+    scheme, srv = server
+    target = http_target(
+        f"{scheme}://127.0.0.1:{srv.port}/", tls_ca_file=tls.write_ca(tmp_path / "ca.pem")
+    )
+    _stall_after_the_clock_read(monkeypatch)
+    monkeypatch.setattr(http11, "send_stamps", lambda sock, flags: False)
+    async with probe_context() as ctx:
+        result = await probe_once(ctx, target, deadline=5)
+
+    assert result.ok, result.message
+    assert result.observation.phases["ttfb"] >= SERVER_DELAY + STALL_BEFORE_SEND * 0.9
+
+
+def test_send_stamps_are_drained_so_the_socket_does_not_stay_readable():
+    """A stamp left on the error queue raises EPOLLERR for ever: the loop would spin."""
+    import select
+
+    from monitor.probes.kstamp import REPORT_FLAGS, send_stamps
+    from monitor.probes.wire_clock import StampingSocket
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        sock = StampingSocket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.clock = WireClock()
+        with sock:
+            sock.clock.tx_stamps = send_stamps(sock, REPORT_FLAGS)
+            sock.connect(listener.getsockname())
+            peer, _ = listener.accept()
+            with peer:
+                sock.clock.armed = True
+                before = time.clock_gettime_ns(time.CLOCK_REALTIME)
+                sock.send(b"GET / HTTP/1.1\r\n\r\n")
+                clock = sock.clock
+                assert clock.sent_by_kernel and not clock.tx_pending
+                assert clock.sent_ns is not None and 0 <= clock.sent_ns - before < 50_000_000
+                poller = select.poll()
+                poller.register(sock, select.POLLIN)
+                assert poller.poll(0) == []  # nothing to read, no error pending

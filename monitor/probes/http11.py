@@ -27,7 +27,8 @@ import h11
 from monitor.body_match import BODY_LIMIT
 from monitor.probes import phase
 from monitor.probes.result import ProbeFailure
-from monitor.probes.wire_clock import SO_TIMESTAMPNS, StampingSocket, WireClock
+from monitor.probes.kstamp import REPORT_FLAGS, receive_stamps, send_stamps
+from monitor.probes.wire_clock import StampingSocket, WireClock
 from monitor.uplinks.bind import bind
 from monitor.uplinks.config import Source
 
@@ -191,10 +192,9 @@ async def _connect(
         try:
             bind(sock, source)  # issue 16: leave through the target's uplink
             sock.setblocking(False)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-            except OSError:
-                pass  # no kernel stamps: the probe keeps its stopwatch
+            # No kernel stamps: the probe keeps its stopwatch (receive) or clock (send).
+            receive_stamps(sock)
+            answer.wire.tx_stamps = send_stamps(sock, REPORT_FLAGS)
             await loop.sock_connect(sock, address)
             return sock
         except OSError as exc:
