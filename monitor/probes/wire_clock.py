@@ -114,9 +114,7 @@ class StampingSocket(socket.socket):
             return super().send(data, flags)
         return self._send_request(before, [data], (), flags, None)
 
-    def sendmsg(
-        self, buffers: Any, ancdata: Any = (), flags: int = 0, address: Any = None
-    ) -> int:
+    def sendmsg(self, buffers: Any, ancdata: Any = (), flags: int = 0, address: Any = None) -> int:
         before = self._request_starting()
         if before is None:
             tail = () if address is None else (address,)
@@ -147,10 +145,10 @@ class StampingSocket(socket.socket):
 
     def _take_tx(self) -> None:
         """Read the request's send stamp off the error queue (draining it, see kstamp.py)."""
-        stamp = drain_tx(self)
+        stamps = drain_tx(self)  # one stamped send on this socket: at most one stamp
         clock = self.clock
-        if stamp is not None and clock.tx_pending:
-            clock.sent_ns = stamp
+        if stamps and clock.tx_pending:
+            clock.sent_ns = max(stamps.values())
             clock.sent_by_kernel = True
             clock.tx_pending = False
 
