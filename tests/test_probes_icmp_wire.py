@@ -1,4 +1,4 @@
-"""ICMP RTT comes from the kernel's send and receive stamps, so a busy event loop does not add to it.
+"""ICMP RTT comes from the kernel's send and receive stamps: a busy event loop does not add to it.
 
 The echo goes to 127.0.0.1, where the kernel answers within microseconds; the test blocks its
 own loop right after each send, before the reply is read: icmplib's clock readings would then

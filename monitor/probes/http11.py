@@ -26,8 +26,8 @@ import h11
 
 from monitor.body_match import BODY_LIMIT
 from monitor.probes import phase
-from monitor.probes.result import ProbeFailure
 from monitor.probes.kstamp import REPORT_FLAGS, receive_stamps, send_stamps
+from monitor.probes.result import ProbeFailure
 from monitor.probes.wire_clock import StampingSocket, WireClock
 from monitor.uplinks.bind import bind
 from monitor.uplinks.config import Source

@@ -29,7 +29,7 @@ _BUFFER = 1024  # icmplib's own read size
 class _Stamps:
     """What the kernel told us about one socket's echoes: send stamps by send number."""
 
-    __slots__ = ("sent", "tx", "rx")
+    __slots__ = ("rx", "sent", "tx")
 
     def __init__(self, sock: socket.socket) -> None:
         self.rx = receive_stamps(sock)
