@@ -1,7 +1,9 @@
 """Probe targets for the benchmark: HTTP, TCP and DNS listeners, run inside the bench namespace.
 
 Bare asyncio protocols (on uvloop when installed) so the targets outpace any prober on the
-other core. HTTP answers after `--delay` and closes first, so TIME_WAIT stays on this side.
+other core. HTTP answers after `--delay`; asked to (`Connection: close`, as blackbox asks) it
+closes first, so TIME_WAIT stays on this side, else it keeps the connection until the client
+closes it (Pantau resets it once the answer is read), as an HTTP/1.1 server does.
 Stops by itself after `--lifetime` seconds, or on SIGTERM.
 """
 
@@ -16,6 +18,10 @@ BODY = b"ok\n"
 RESPONSE = (
     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
     b"Connection: close\r\n\r\n%s" % (len(BODY), BODY)
+)
+KEEP_ALIVE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (
+    len(BODY),
+    BODY,
 )
 
 
@@ -33,16 +39,18 @@ class Http(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         if b"\r\n\r\n" in self.buffer and self.transport is not None:
+            close = b"connection: close" in self.buffer.lower()
             self.buffer = b""
             if self.delay > 0:
-                asyncio.get_running_loop().call_later(self.delay, self._answer)
+                asyncio.get_running_loop().call_later(self.delay, self._answer, close)
             else:
-                self._answer()
+                self._answer(close)
 
-    def _answer(self) -> None:
+    def _answer(self, close: bool) -> None:
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(RESPONSE)
-            self.transport.close()
+            self.transport.write(RESPONSE if close else KEEP_ALIVE)
+            if close:
+                self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None

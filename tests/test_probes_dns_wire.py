@@ -77,7 +77,7 @@ async def test_latency_is_the_wire_round_trip_even_when_the_loop_stalls(resolver
 
     assert result.ok, result.message
     assert result.duration >= LOOP_STALL  # the stall really delayed the probe
-    assert SERVER_DELAY * 0.9 <= result.latency < SERVER_DELAY + 0.02
+    assert SERVER_DELAY * 0.9 <= result.latency < LOOP_STALL / 2  # a loop clock: >= LOOP_STALL
 
 
 async def test_without_kernel_stamps_the_clock_at_the_read_counts_the_stall(resolver, monkeypatch):
