@@ -13,10 +13,12 @@ two ends of TTFB are taken where loop lag cannot get between them and the wire:
   (`SO_TIMESTAMPNS`, only delivered by `recvmsg()`). Our socket subclass reads the first byte
   alone, so the timestamp is that of the first segment, not of the last one in the queue.
   Limit, measured (docs/performance.md): TCP merges a segment that arrives while the previous
-  one is still unread into it, and the merged one carries the later stamp. A server that
-  sends its FIN (or the body's next segments) before we read thus moves the first-byte stamp
-  to that later arrival: on the bench's veth, 90-180 us late in most probes, whose servers
-  close 0.1-0.15 ms after answering; within a few us when we read first.
+  one is still unread into it (tcp_try_coalesce), and the merged one carries the later stamp.
+  A segment behind the first one that arrives before we read moves the first-byte stamp to
+  its own arrival. The probe no longer asks the server to close (http11.py), so its FIN is
+  not that segment: with it, on the bench's veth, TTFB was 90-180 us late in most probes;
+  without, within a few us. The next segments of a long body still can be (each is a few
+  us behind the first on a LAN; a round trip behind it on a WAN, once the first flight is in).
 
 Both are CLOCK_REALTIME (that is the clock the kernel stamps with), so the phase is a
 difference of two readings of one clock, as the monotonic phases are. With TLS, the server's
