@@ -77,6 +77,9 @@ async def echo(
             except icmplib.ICMPLibError:
                 continue
             departed = stamps.sent.pop(sent - 1, None)
+            if departed and arrived:  # in integer ns: a float of ~1.8e9 s holds only ~0.2 us
+                rtts.append((arrived - departed) / 1e6)
+                continue
             start = departed / 1e9 if departed else request.time
             end = arrived / 1e9 if arrived else reply.time
             rtts.append((end - start) * 1000)
