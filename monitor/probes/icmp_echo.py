@@ -77,6 +77,8 @@ async def echo(
             except icmplib.ICMPLibError:
                 continue
             departed = stamps.sent.pop(sent - 1, None)
+            if departed and departed < request.time * 1e9 - 1000:
+                departed = None  # before the clock read that preceded this send: not its stamp
             if departed and arrived:  # in integer ns: a float of ~1.8e9 s holds only ~0.2 us
                 rtts.append((arrived - departed) / 1e6)
                 continue
