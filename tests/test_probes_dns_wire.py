@@ -17,7 +17,7 @@ import dns.rrset
 import pytest
 
 import monitor.probes.dns_wire as dns_wire
-from tests.support.probing import dns_target, probe_context, probe_once
+from tests.support.probing import dns_target, kernel_stamps_on, probe_context, probe_once
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -66,7 +66,7 @@ def resolver() -> Iterator[SlowResolver]:
 
 
 async def _probe_with_a_stalled_loop(resolver: SlowResolver):
-    async with probe_context() as ctx:
+    async with kernel_stamps_on(), probe_context() as ctx:
         # Blocked from +5 ms (query sent) to +155 ms: the answer comes at ~+30 ms.
         asyncio.get_running_loop().call_later(0.005, time.sleep, LOOP_STALL)
         return await probe_once(ctx, dns_target(resolver.address, NAME), deadline=2)

@@ -20,7 +20,7 @@ import pytest
 from monitor.probes.http import _ttfb
 from monitor.probes.wire_clock import WireClock, measuring
 from monitor.sim import TlsMaterial
-from tests.support.probing import http_target, probe_context, probe_once
+from tests.support.probing import http_target, kernel_stamps_on, probe_context, probe_once
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -85,7 +85,7 @@ async def test_ttfb_is_the_wire_time_even_when_the_loop_stalls(server, tls, tmp_
     target = http_target(
         f"{scheme}://127.0.0.1:{srv.port}/", tls_ca_file=tls.write_ca(tmp_path / "ca.pem")
     )
-    async with probe_context() as ctx:
+    async with kernel_stamps_on(), probe_context() as ctx:
         # Stall the loop from +20 ms (handshake done, request sent) to +220 ms: the answer
         # arrives at ~+50 ms, while the loop is blocked.
         asyncio.get_running_loop().call_later(0.02, time.sleep, LOOP_STALL)
@@ -174,7 +174,7 @@ async def test_the_request_departs_at_the_kernels_send_stamp(server, tls, tmp_pa
         f"{scheme}://127.0.0.1:{srv.port}/", tls_ca_file=tls.write_ca(tmp_path / "ca.pem")
     )
     _stall_after_the_clock_read(monkeypatch)
-    async with probe_context() as ctx:
+    async with kernel_stamps_on(), probe_context() as ctx:
         result = await probe_once(ctx, target, deadline=5)
 
     assert result.ok, result.message
@@ -226,3 +226,48 @@ def test_send_stamps_are_drained_so_the_socket_does_not_stay_readable():
                 poller = select.poll()
                 poller.register(sock, select.POLLIN)
                 assert poller.poll(0) == []  # nothing to read, no error pending
+
+
+FIN_AFTER = 0.03  # a server asked to close sends its FIN this long after the answer
+
+
+class PoliteServer(DelayedServer):
+    """Answers after SERVER_DELAY; closes FIN_AFTER later only if the request asked it to."""
+
+    def _answer(self, conn: socket.socket) -> None:
+        conn.settimeout(5)
+        with conn:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                request += chunk
+            time.sleep(SERVER_DELAY)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            if b"connection: close" in request.lower():
+                time.sleep(FIN_AFTER)
+                return  # closes: the FIN
+            try:
+                while conn.recv(4096):  # keep-alive: wait for the client to close (or reset)
+                    pass
+            except OSError:
+                pass
+
+
+async def test_a_fin_behind_the_answer_does_not_move_the_first_byte(tmp_path):
+    """TCP merges a segment that arrives before the first read into the unread one, stamp
+    included: had the probe asked the server to close, the FIN FIN_AFTER behind the answer
+    would carry the first byte's stamp while the loop is stalled."""
+    srv = PoliteServer(None)
+    try:
+        async with kernel_stamps_on(), probe_context() as ctx:
+            # Blocked from +20 ms to +220 ms: the answer (+50 ms) and a FIN (+80 ms) both
+            # arrive before the probe's first read.
+            asyncio.get_running_loop().call_later(0.02, time.sleep, LOOP_STALL)
+            result = await probe_once(ctx, http_target(f"http://127.0.0.1:{srv.port}/"), 5)
+    finally:
+        srv.close()
+
+    assert result.ok, result.message
+    assert SERVER_DELAY * 0.9 <= result.observation.phases["ttfb"] < SERVER_DELAY + FIN_AFTER / 2

@@ -15,7 +15,7 @@ from icmplib.sockets import ICMPv4Socket
 
 import monitor.probes.icmp_echo as icmp_echo
 from monitor.probes.context import icmp_mode
-from tests.support.probing import LOCALHOST, require_icmp
+from tests.support.probing import LOCALHOST, kernel_stamps_on, require_icmp
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -31,9 +31,10 @@ class StallingSocket(ICMPv4Socket):
 
 
 async def _rtts(count: int = 3) -> list[float]:
-    host = await icmp_echo.echo(
-        LOCALHOST, StallingSocket, None, count, 0.01, 1.0, bool(icmp_mode())
-    )
+    async with kernel_stamps_on():
+        host = await icmp_echo.echo(
+            LOCALHOST, StallingSocket, None, count, 0.01, 1.0, bool(icmp_mode())
+        )
     assert host.packets_sent == count
     assert host.packets_received == count, "loopback answers every echo"
     return [rtt / 1000 for rtt in host.rtts]

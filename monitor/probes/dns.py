@@ -32,6 +32,7 @@ from monitor.uplinks.dns_bound import dns_socket
 
 async def probe(target: DnsTarget, timeout: float, ctx: ProbeContext) -> Observation:
     """Ask `server` for `query`/`record` once; NXDOMAIN, SERVFAIL or no answer fail with `dns`."""
+    ctx.keep_stamps_on()  # receive stamps on for good, not toggled per probe (wire_clock.py)
     query = dns.message.make_query(target.query, dns.rdatatype.from_text(target.record))
     host, port = target.server_host, target.server_port
     try:

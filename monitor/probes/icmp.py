@@ -19,6 +19,7 @@ async def probe(target: IcmpTarget, timeout: float, ctx: ProbeContext) -> Observ
     """Send `count` echoes `spacing` apart; at least one reply is a success."""
     if ctx.icmp_privileged is None:
         raise ProbeFailure("permission", ICMP_HELP)
+    ctx.keep_stamps_on()  # receive stamps on for good, not toggled per probe (wire_clock.py)
     # Each echo may wait for what is left of the probe's budget after the burst is sent.
     per_reply = max(timeout - target.count * target.spacing, 0.05)
     source = target.source  # issue 16: the echoes leave through the target's uplink
