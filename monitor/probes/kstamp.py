@@ -12,7 +12,7 @@ backlog. The kernel stamps both ends itself, in CLOCK_REALTIME nanoseconds:
   reader for the socket again and again until the queue is drained: whoever asks for send
   stamps drains them right after the send, and again in its read callback.
 
-Measured on loopback (Linux 6.18): the send stamp lands 10-30 us after a clock read just
+Measured on loopback (Linux 6.18): the send stamp lands 15-35 us after a clock read just
 before `send()`, and it is on the queue when `send()` returns. Where the kernel gives no
 stamp (an old kernel, another OS), every caller falls back to its clock.
 """

@@ -8,7 +8,7 @@ two ends of TTFB are taken where loop lag cannot get between them and the wire:
   for on that one `sendmsg()`; see kstamp.py), read from the error queue right after the send.
   Where the kernel gives none, the wall clock read just before that syscall: asyncio's
   transport calls `send()` synchronously from `write()`, so it is early by the syscall's own
-  path to the driver (10-30 us on loopback, more if the host deschedules us in between);
+  path to the driver (13-35 us on loopback and the veth; more if the host deschedules us);
 - first response byte: the kernel's receive timestamp of the segment that carried it
   (`SO_TIMESTAMPNS`, only delivered by `recvmsg()`). Our socket subclass reads the first byte
   alone, so the timestamp is that of the first segment, not of the last one in the queue.
