@@ -16,7 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-HOST_ADDR, NS_ADDR = "10.77.0.1", "10.77.0.2"  # a /30 that exists only inside our veth pair
+# A /30 that exists only inside our veth pair; PANTAU_BENCH_NET=10.77.N gives a run at the same
+# time as another (a long soak beside a CPU run) its own.
+_NET = os.environ.get("PANTAU_BENCH_NET", "10.77.0")
+HOST_ADDR, NS_ADDR = f"{_NET}.1", f"{_NET}.2"
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
