@@ -273,7 +273,9 @@ def run_sections(
             print(
                 f"lag {count:.0f} targets: p99 {result.p99_ms:.1f} ms, "
                 f"{result.scrapes_in_window} scrapes in the window (slowest "
-                f"{result.scrape_max_s:.2f} s)",
+                f"{result.scrape_max_s:.2f} s); p99 {result.during_p99_ms:.1f} ms for the "
+                f"{result.during_scrape} probes due during a scrape, "
+                f"{result.outside_p99_ms:.1f} ms outside",
                 flush=True,
             )
     if "memory" in sections and not late():

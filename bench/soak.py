@@ -33,6 +33,7 @@ class Scrape:
     text_bytes: int
     content_type: str
     skipped: float  # pantau_probes_skipped_total summed over targets, in this scrape
+    wall: float = 0.0  # time.time() when the request was sent (the trace's clock)
 
 
 @dataclass
@@ -50,6 +51,13 @@ class Lag:
     scrape_max_s: float
     scrape_mb: float  # uncompressed text of the last scrape
     scrapes: list[dict[str, Any]]
+    # Issue 18: are probes late because of a scrape? Probes planned while a scrape was being
+    # answered (request sent -> body read) against the others, same run.
+    during_scrape: int = 0
+    during_p99_ms: float = float("nan")
+    during_max_ms: float = float("nan")
+    outside_p99_ms: float = float("nan")
+    outside_max_ms: float = float("nan")
 
 
 @dataclass
@@ -92,7 +100,7 @@ class Scraper(threading.Thread):
         request = urllib.request.Request(
             self.url, headers={"Accept": PROMETHEUS_ACCEPT, "Accept-Encoding": "gzip"}
         )
-        at = time.monotonic()
+        at, wall = time.monotonic(), time.time()
         with urllib.request.urlopen(request, timeout=30) as response:
             body = response.read()
             done = time.monotonic()
@@ -103,7 +111,7 @@ class Scraper(threading.Thread):
         for line in text.decode().splitlines():
             if line.startswith("pantau_probes_skipped_total{"):
                 skipped += float(line.rsplit(" ", 1)[1])
-        return Scrape(at - self.t0, done - at, len(body), len(text), content_type, skipped)
+        return Scrape(at - self.t0, done - at, len(body), len(text), content_type, skipped, wall)
 
     def stop(self) -> None:
         self._done.set()
@@ -134,11 +142,14 @@ def lag(workdir: Path, count: int, cycles: int = 3) -> Lag:
     finally:
         scraper.stop()
         daemon.stop()
-    lags = []
+    lags, during, outside = [], [], []
+    busy = sorted((s.wall, s.wall + s.seconds) for s in scraper.scrapes)
     for line in trace.read_text().splitlines():
         _name, planned, started, *_ = line.split()
         if measured_from <= float(planned) < measured_until:
-            lags.append(float(started) - float(planned))
+            late = float(started) - float(planned)
+            lags.append(late)
+            (during if _inside(float(planned), busy) else outside).append(late)
     before = [s for s in scraper.scrapes if s.at < window_start]
     inside = [s for s in scraper.scrapes if window_start <= s.at < window_end]
     scrapes = [*scraper.scrapes, last]
@@ -156,7 +167,17 @@ def lag(workdir: Path, count: int, cycles: int = 3) -> Lag:
         max((s.seconds for s in inside), default=float("nan")),
         last.text_bytes / 1e6,
         [asdict(s) for s in scrapes],
+        len(during),
+        quantile(during, 0.99) * 1000,
+        max(during, default=float("nan")) * 1000,
+        quantile(outside, 0.99) * 1000,
+        max(outside, default=float("nan")) * 1000,
     )
+
+
+def _inside(at: float, spans: list[tuple[float, float]]) -> bool:
+    """Whether `at` falls in one of the (start, end) spans (a handful: one per scrape)."""
+    return any(start <= at <= end for start, end in spans)
 
 
 def idle_rss(workdir: Path) -> float:
