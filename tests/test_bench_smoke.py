@@ -33,3 +33,19 @@ def test_bench_runs_a_tiny_cpu_row(tmp_path: Path) -> None:
     assert [set(run) for run in row["runs"]] == [{"pantau", "blackbox", "ratio"}] * 2
     assert len(row["ratio_range"]) == 2 and row["ratio_range"][0] <= row["ratio_range"][1]
     assert "CPU seconds per 1,000 probes" in done.stdout and "median of the runs" in done.stdout
+
+
+def test_the_scrape_profile_runs_in_process(tmp_path: Path) -> None:
+    """`python -m bench.scrape` (issue 18): per family, the whole render, both gzips."""
+    from bench.scrape import profile, report
+    from monitor.series import FAMILIES
+
+    other = tmp_path / "other_exposition.py"
+    other.write_text((ROOT / "monitor" / "exposition.py").read_text())
+    result = profile(40, 2, reference=True, other=other)
+    assert [row["family"] for row in result["families"]] == [f.name for f in FAMILIES]
+    assert sum(row["lines"] for row in result["families"]) < result["lines"]
+    assert set(result["gzip"]) == {"zlib", "in use"}
+    text = report(result)
+    print(text)
+    assert "whole render" in text and "prometheus_client" in text and str(other) in text
