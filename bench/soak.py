@@ -142,7 +142,9 @@ def lag(workdir: Path, count: int, cycles: int = 3) -> Lag:
     finally:
         scraper.stop()
         daemon.stop()
-    lags, during, outside = [], [], []
+    lags: list[float] = []
+    during: list[float] = []
+    outside: list[float] = []
     busy = sorted((s.wall, s.wall + s.seconds) for s in scraper.scrapes)
     for line in trace.read_text().splitlines():
         _name, planned, started, *_ = line.split()

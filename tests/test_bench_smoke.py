@@ -5,9 +5,12 @@ docs/performance.md)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.support.tools import require_root, require_tool
 
@@ -49,3 +52,19 @@ def test_the_scrape_profile_runs_in_process(tmp_path: Path) -> None:
     text = report(result)
     print(text)
     assert "whole render" in text and "prometheus_client" in text and str(other) in text
+
+
+def test_the_scrape_lag_a_b_runs() -> None:
+    """`python -m bench.scrape_lag` (issue 18): one tiny run, timers and scrapes on two cores."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two cores: the server on one, the scraper on the other")
+    args = ["--targets", "50", "--scrapes", "2", "--period", "0.1", "--runs", "1"]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.scrape_lag", *args], cwd=ROOT, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    print(done.stdout)
+    run = json.loads(done.stdout.splitlines()[0])
+    assert run["renderer"] == "this" and run["during"] + run["outside"] > 0
+    assert "scrape_median_ms" in done.stdout.splitlines()[-2]
