@@ -48,16 +48,21 @@ async def metrics_page(request: web.Request) -> web.StreamResponse:
         compressor = gzip_compressor()
         response.headers["Content-Encoding"] = "gzip"
     await response.prepare(request)
-    async for part in parts:
-        if compressor is None:
-            await response.write(part)
-            continue
-        packed = await loop.run_in_executor(None, compressor.compress, part)
-        if packed:  # zlib holds small inputs back until it has a block
-            await response.write(packed)
-    if compressor is not None:
-        await response.write(compressor.flush())
-    await response.write_eof()
+    try:
+        async for part in parts:
+            if compressor is None:
+                await response.write(part)
+                continue
+            packed = await loop.run_in_executor(None, compressor.compress, part)
+            if packed:  # zlib holds small inputs back until it has a block
+                await response.write(packed)
+        if compressor is not None:
+            await response.write(compressor.flush())
+        await response.write_eof()
+    except ConnectionResetError:
+        # The scraper hung up mid-answer (its scrape timeout, a restart): nothing is wrong
+        # here, and aiohttp would log it as an error with a traceback.
+        pass
     return response
 
 

@@ -6,8 +6,28 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 # Programs that pip installs beside the interpreter (hadolint, check-jsonschema, ruff) are found
 # even when the virtual environment is not activated: `.venv/bin/python -m pytest`.
 _BIN = str(Path(sys.executable).parent)
 if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Two workers run the suite (pyproject.toml: `-n 2 --dist loadgroup`); most of its time
+    is spent waiting on Prometheus, Alertmanager, browsers and timers, not computing.
+
+    Each module stays on one worker, so its module-wide servers start once. The namespace-lab
+    and fleet tests, whose verdicts ride on timing and which load the machine most, all share
+    one worker: two of them never run at the same time.
+    """
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        if item.get_closest_marker("lab") or item.get_closest_marker("fleet"):
+            group = "lab-and-fleet"
+        else:
+            group = item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))

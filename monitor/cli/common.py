@@ -7,6 +7,7 @@ import asyncio
 import signal
 from collections.abc import Callable
 from datetime import date
+from typing import TypeVar
 
 from monitor.config import Config, load_config
 from monitor.dates import parse_day
@@ -14,37 +15,37 @@ from monitor.durations import parse_duration
 
 DEFAULT_CONFIG = "pantau.yaml"
 
+T = TypeVar("T")
+
 
 class UsageError(Exception):
     """A command-line value the user must correct."""
 
 
-def day_option(option: str) -> Callable[[str], date]:
-    """An argparse `type` for a day: a bad one is one line naming `option` and exit 1.
+def _option(option: str, parse_value: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse `type`: a bad value is one line naming `option` and exit 1.
 
     It raises UsageError, which argparse does not catch (it would print its usage block and
     exit 2), so `main` reports it like every other mistake.
     """
 
-    def parse(text: str) -> date:
+    def parse(text: str) -> T:
         try:
-            return parse_day(text)
+            return parse_value(text)
         except ValueError as exc:
             raise UsageError(f"{option}: {exc}") from None
 
     return parse
+
+
+def day_option(option: str) -> Callable[[str], date]:
+    """An argparse `type` for an office-local day (YYYY-MM-DD)."""
+    return _option(option, parse_day)
 
 
 def duration_option(option: str) -> Callable[[str], float]:
-    """An argparse `type` for a duration: a bad one is one line naming `option` and exit 1."""
-
-    def parse(text: str) -> float:
-        try:
-            return parse_duration(text)
-        except ValueError as exc:
-            raise UsageError(f"{option}: {exc}") from None
-
-    return parse
+    """An argparse `type` for a duration (90s, 5m, 1h30m)."""
+    return _option(option, parse_duration)
 
 
 def config_of(args: argparse.Namespace) -> Config:
