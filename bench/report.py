@@ -97,6 +97,17 @@ def render(results: dict[str, Any]) -> str:
                 f" {_f(row.get('outside_p99_ms'), '.2f'):>11}"
                 f" {_f(row.get('outside_max_ms'), '.1f'):>7}"
             )
+            if row.get("wire_start_p99_ms") is not None:
+                lines.append(
+                    f"{'':7} on the wire ({row['wire_matched']} SYNs): start error p50"
+                    f" {_f(row['wire_start_p50_ms'], '.2f')}"
+                    f" p99 {_f(row['wire_start_p99_ms'], '.2f')}"
+                    f" max {_f(row['wire_start_max_ms'], '.1f')} ms; interval error p99"
+                    f" {_f(row['wire_interval_p99_ms'], '.2f')} max"
+                    f" {_f(row['wire_interval_max_ms'], '.1f')} ms; start error p99 in a scrape"
+                    f" {_f(row['wire_during_p99_ms'], '.2f')}, outside"
+                    f" {_f(row['wire_outside_p99_ms'], '.2f')} ms"
+                )
         lines.append("")
     if results.get("memory"):
         memory = results["memory"]

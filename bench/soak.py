@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import gzip
+import itertools
 import os
 import threading
 import time
@@ -13,6 +15,7 @@ from typing import Any
 
 from bench.probers import Pantau, targets
 from bench.timing import quantile
+from bench.wire import SYN_ONLY, Capture, syns
 
 LAG_INTERVAL = 10.0
 SCRAPE_INTERVAL = 15.0  # Prometheus's default scrape_interval
@@ -58,6 +61,17 @@ class Lag:
     during_max_ms: float = float("nan")
     outside_p99_ms: float = float("nan")
     outside_max_ms: float = float("nan")
+    # The wire (issue 18): each probe's SYN as the kernel stamped it on the veth (dumpcap), so
+    # what the daemon cannot see about itself: start error = SYN - planned; interval error =
+    # a target's SYN-to-SYN time - its interval. None: no capture (tshark missing).
+    wire_matched: int = 0
+    wire_start_p50_ms: float | None = None
+    wire_start_p99_ms: float | None = None
+    wire_start_max_ms: float | None = None
+    wire_interval_p99_ms: float | None = None  # of |error|
+    wire_interval_max_ms: float | None = None
+    wire_during_p99_ms: float | None = None  # start error of the probes due during a scrape
+    wire_outside_p99_ms: float | None = None
 
 
 @dataclass
@@ -118,13 +132,16 @@ class Scraper(threading.Thread):
         self.join(60)
 
 
-def lag(workdir: Path, count: int, cycles: int = 3) -> Lag:
-    """`count` HTTP targets every 10 s, for `cycles` intervals after the first, scraped."""
+def lag(workdir: Path, count: int, cycles: int = 3, interface: str | None = None) -> Lag:
+    """`count` HTTP targets every 10 s, for `cycles` intervals after the first, scraped; with
+    `interface` (the veth to the targets) the probes' SYNs are captured there too."""
     trace = workdir / "trace.txt"
     trace.unlink(missing_ok=True)
-    daemon = Pantau(
-        workdir, targets("http", count), LAG_INTERVAL, 5.0, env={"PANTAU_PROBE_TRACE": str(trace)}
-    )
+    items = targets("http", count)
+    capture = None
+    if interface is not None:
+        capture = Capture(interface, workdir / "syn.pcapng", SYN_ONLY)
+    daemon = Pantau(workdir, items, LAG_INTERVAL, 5.0, env={"PANTAU_PROBE_TRACE": str(trace)})
     scraper = Scraper(daemon)
     scraper.start()
     try:
@@ -142,6 +159,11 @@ def lag(workdir: Path, count: int, cycles: int = 3) -> Lag:
     finally:
         scraper.stop()
         daemon.stop()
+        if capture is not None:
+            capture.proc.stop()
+    port_of = {t.name: int(t.address.split(":")[2].split("/")[0]) for t in items}
+    on_wire = syns(capture.path) if capture is not None else None
+    planned_probes: list[tuple[str, float]] = []
     lags: list[float] = []
     during: list[float] = []
     outside: list[float] = []
@@ -149,12 +171,14 @@ def lag(workdir: Path, count: int, cycles: int = 3) -> Lag:
     for line in trace.read_text().splitlines():
         _name, planned, started, *_ = line.split()
         if measured_from <= float(planned) < measured_until:
+            planned_probes.append((_name, float(planned)))
             late = float(started) - float(planned)
             lags.append(late)
             (during if _inside(float(planned), busy) else outside).append(late)
     before = [s for s in scraper.scrapes if s.at < window_start]
     inside = [s for s in scraper.scrapes if window_start <= s.at < window_end]
     scrapes = [*scraper.scrapes, last]
+    wire = _wire(planned_probes, port_of, on_wire, busy) if on_wire is not None else {}
     return Lag(
         count,
         LAG_INTERVAL,
@@ -174,7 +198,49 @@ def lag(workdir: Path, count: int, cycles: int = 3) -> Lag:
         max(during, default=float("nan")) * 1000,
         quantile(outside, 0.99) * 1000,
         max(outside, default=float("nan")) * 1000,
+        **wire,
     )
+
+
+def _wire(
+    planned: list[tuple[str, float]],
+    port_of: dict[str, int],
+    by_port: dict[int, list[float]],
+    busy: list[tuple[float, float]],
+) -> dict[str, Any]:
+    """Each planned probe's SYN: the first on its target's port from 5 ms before the plan (the
+    clocks' slack), within 1 s (25 targets share a port, 0.4 s apart)."""
+    starts: list[float] = []
+    during: list[float] = []
+    outside: list[float] = []
+    sent: dict[str, list[float]] = {}
+    used: set[tuple[int, int]] = set()
+    for name, at in sorted(planned, key=lambda p: p[1]):
+        port = port_of[name]
+        times = by_port.get(port, [])
+        i = bisect.bisect_left(times, at - 0.005)
+        while i < len(times) and (port, i) in used:
+            i += 1
+        if i >= len(times) or times[i] - at >= 1.0:
+            continue
+        used.add((port, i))
+        error = times[i] - at
+        starts.append(error)
+        (during if _inside(at, busy) else outside).append(error)
+        sent.setdefault(name, []).append(times[i])
+    intervals = [
+        abs(b - a - LAG_INTERVAL) for times in sent.values() for a, b in itertools.pairwise(times)
+    ]
+    return {
+        "wire_matched": len(starts),
+        "wire_start_p50_ms": quantile(starts, 0.5) * 1000,
+        "wire_start_p99_ms": quantile(starts, 0.99) * 1000,
+        "wire_start_max_ms": max(starts, default=float("nan")) * 1000,
+        "wire_interval_p99_ms": quantile(intervals, 0.99) * 1000,
+        "wire_interval_max_ms": max(intervals, default=float("nan")) * 1000,
+        "wire_during_p99_ms": quantile(during, 0.99) * 1000,
+        "wire_outside_p99_ms": quantile(outside, 0.99) * 1000,
+    }
 
 
 def _inside(at: float, spans: list[tuple[float, float]]) -> bool:
