@@ -68,3 +68,17 @@ def test_the_scrape_lag_a_b_runs() -> None:
     run = json.loads(done.stdout.splitlines()[0])
     assert run["renderer"] == "this" and run["during"] + run["outside"] > 0
     assert "scrape_median_ms" in done.stdout.splitlines()[-2]
+
+
+def test_the_lag_section_matches_each_planned_probe_to_its_syn() -> None:
+    """The wire figures of `--sections lag` (issue 18): a SYN per planned probe, on its port."""
+    from bench.soak import _wire
+
+    planned = [("a", 100.0), ("b", 100.4), ("a", 110.0), ("b", 110.4), ("a", 120.0)]
+    syns = {18000: [99.999, 100.402, 110.003, 110.401], 18001: [119.0]}  # a's last: no SYN
+    ports = {"a": 18000, "b": 18000}
+    wire = _wire(planned, ports, syns, busy=[(110.0, 110.2)])
+    assert wire["wire_matched"] == 4
+    assert round(wire["wire_start_max_ms"], 3) == 3.0  # a at 110.0
+    assert round(wire["wire_interval_max_ms"], 3) == 4.0  # a: 99.999 -> 110.003
+    assert round(wire["wire_during_p99_ms"], 3) == 3.0 and wire["wire_outside_p99_ms"] < 3.0
