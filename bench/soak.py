@@ -63,7 +63,8 @@ class Lag:
     outside_max_ms: float = float("nan")
     # The wire (issue 18): each probe's SYN as the kernel stamped it on the veth (dumpcap), so
     # what the daemon cannot see about itself: start error = SYN - planned; interval error =
-    # a target's SYN-to-SYN time - its interval. None: no capture (tshark missing).
+    # a target's SYN-to-SYN time - the planned time between them (one interval unless a probe
+    # was skipped). None: no capture (tshark missing).
     wire_matched: int = 0
     wire_start_p50_ms: float | None = None
     wire_start_p99_ms: float | None = None
@@ -213,7 +214,7 @@ def _wire(
     starts: list[float] = []
     during: list[float] = []
     outside: list[float] = []
-    sent: dict[str, list[float]] = {}
+    sent: dict[str, list[tuple[float, float]]] = {}
     used: set[tuple[int, int]] = set()
     for name, at in sorted(planned, key=lambda p: p[1]):
         port = port_of[name]
@@ -227,9 +228,12 @@ def _wire(
         error = times[i] - at
         starts.append(error)
         (during if _inside(at, busy) else outside).append(error)
-        sent.setdefault(name, []).append(times[i])
+        sent.setdefault(name, []).append((at, times[i]))
+    # Against the plan's own spacing: a skipped probe between two is not a 10 s error.
     intervals = [
-        abs(b - a - LAG_INTERVAL) for times in sent.values() for a, b in itertools.pairwise(times)
+        abs((b_syn - a_syn) - (b_plan - a_plan))
+        for pairs in sent.values()
+        for (a_plan, a_syn), (b_plan, b_syn) in itertools.pairwise(pairs)
     ]
     return {
         "wire_matched": len(starts),
