@@ -15,19 +15,19 @@ if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_itemcollected(item: pytest.Item) -> None:
     """Two workers run the suite (pyproject.toml: `-n 2 --dist loadgroup`); most of its time
     is spent waiting on Prometheus, Alertmanager, browsers and timers, not computing.
 
     Each module stays on one worker, so its module-wide servers start once. The namespace-lab
     and fleet tests, whose verdicts ride on timing and which load the machine most, all share
-    one worker: two of them never run at the same time.
+    one worker: two of them never run at the same time. (Marked here, as each test is
+    collected: xdist reads the marks in its own collection_modifyitems.)
     """
-    for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
-        if item.get_closest_marker("lab") or item.get_closest_marker("fleet"):
-            group = "lab-and-fleet"
-        else:
-            group = item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+    if item.get_closest_marker("xdist_group") is not None:
+        return
+    if item.get_closest_marker("lab") or item.get_closest_marker("fleet"):
+        group = "lab-and-fleet"
+    else:
+        group = item.nodeid.split("::")[0]
+    item.add_marker(pytest.mark.xdist_group(group))
