@@ -33,9 +33,9 @@ from bench.soak import PROMETHEUS_ACCEPT
 SERVER_CORE, SCRAPER_CORE = 0, 1
 
 
-def _scrape(url: str, scrapes: int, period: float, out: Any) -> None:
+def _scrape(url: str, scrapes: int, period: float, settle: float, out: Any) -> None:
     os.sched_setaffinity(0, {SCRAPER_CORE})
-    time.sleep(1.0)  # the timers settle first
+    time.sleep(settle)  # the timers settle first
     spans = []
     for _ in range(scrapes):
         request = urllib.request.Request(
@@ -86,7 +86,7 @@ async def _serve(args: argparse.Namespace) -> dict[str, Any]:
     queue: Any = multiprocessing.get_context("fork").Queue()
     scraper = multiprocessing.get_context("fork").Process(
         target=_scrape,
-        args=(f"http://127.0.0.1:{port}/metrics", args.scrapes, args.period, queue),
+        args=(f"http://127.0.0.1:{port}/metrics", args.scrapes, args.period, args.settle, queue),
     )
     scraper.start()
     bound = args.scrapes * (args.period + 30) + 10  # each scrape times out after 30 s
@@ -132,7 +132,7 @@ def _one_run(args: argparse.Namespace, renderer: Path | None) -> dict[str, Any]:
 def _flags(args: argparse.Namespace) -> list[str]:
     return [
         f"--targets={args.targets}", f"--rate={args.rate}", f"--burn-ms={args.burn_ms}",
-        f"--scrapes={args.scrapes}", f"--period={args.period}",
+        f"--scrapes={args.scrapes}", f"--period={args.period}", f"--settle={args.settle}",
     ]  # fmt: skip
 
 
@@ -158,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burn-ms", type=float, default=0.5, help="CPU per timer")
     parser.add_argument("--scrapes", type=int, default=8, help="per run")
     parser.add_argument("--period", type=float, default=1.0, help="seconds between scrapes")
+    parser.add_argument("--settle", type=float, default=1.0, help="seconds before the first")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--other", type=Path, default=None, help="another exposition.py (A/B)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

@@ -58,7 +58,8 @@ def test_the_scrape_lag_a_b_runs() -> None:
     """`python -m bench.scrape_lag` (issue 18): one tiny run, timers and scrapes on two cores."""
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("needs two cores: the server on one, the scraper on the other")
-    args = ["--targets", "50", "--scrapes", "2", "--period", "0.1", "--runs", "1"]
+    args = ["--targets", "50", "--scrapes", "2", "--period", "0.1", "--settle", "0.1", "--runs",
+            "1"]  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-m", "bench.scrape_lag", *args], cwd=ROOT, capture_output=True,
         text=True, timeout=60,
