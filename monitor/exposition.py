@@ -369,8 +369,13 @@ async def _after_due_work() -> None:
     resumed = loop.create_future()
     # Turn 1 runs the due timers (which queue their tasks), then queues turn 2's set_result;
     # the tasks' first steps run in turn 2 before this coroutine's wake-up, queued there.
-    loop.call_soon(loop.call_soon, resumed.set_result, None)
+    loop.call_soon(loop.call_soon, _wake, resumed)
     await resumed
+
+
+def _wake(resumed: asyncio.Future[None]) -> None:
+    if not resumed.done():  # a scrape cut short cancelled it: nothing to wake, nothing to log
+        resumed.set_result(None)
 
 
 async def render(store: SeriesStore, others: Iterable[Collector]) -> bytes:

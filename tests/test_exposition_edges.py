@@ -122,3 +122,20 @@ async def test_the_gzip_page_is_the_page_with_isal_and_with_zlib(
         packed = compressor.compress(page[:100]) + compressor.compress(page[100:])
         assert gzip.decompress(packed + compressor.flush()) == page
         monkeypatch.setattr(exposition, "_isal", None)
+
+
+async def test_a_render_cut_short_between_slices_leaves_no_error_behind() -> None:
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    try:
+        pause = asyncio.create_task(exposition._after_due_work())  # the pause between slices
+        await asyncio.sleep(0)  # it has queued its wake-up
+        pause.cancel()  # the scraper hung up: aiohttp cancels the handler, and so the render
+        with pytest.raises(asyncio.CancelledError):
+            await pause
+        for _ in range(3):  # the wake-up, still queued, runs now
+            await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+    assert errors == []
