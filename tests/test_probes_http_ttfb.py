@@ -12,7 +12,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +33,9 @@ class DelayedServer:
 
     def __init__(self, tls: ssl.SSLContext | None) -> None:
         self._tls = tls
+        self.on_request: Callable[[], object] | None = (
+            None  # called, in a server thread, on each request
+        )
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._stop = threading.Event()
@@ -58,6 +61,8 @@ class DelayedServer:
                 if not chunk:
                     return
                 request += chunk
+            if self.on_request is not None:
+                self.on_request()
             time.sleep(SERVER_DELAY)
             stream.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
 
@@ -85,10 +90,15 @@ async def test_ttfb_is_the_wire_time_even_when_the_loop_stalls(server, tls, tmp_
     target = http_target(
         f"{scheme}://127.0.0.1:{srv.port}/", tls_ca_file=tls.write_ca(tmp_path / "ca.pem")
     )
+    loop = asyncio.get_running_loop()
+    # Stall the loop from 10 ms after the server has the request to 210 ms: the answer arrives
+    # at ~50 ms, while the loop is blocked. Timed from the request, not from the probe's start:
+    # a stall that began before the client had read the TLS session tickets (sent with the
+    # end of the handshake) would hand both to the probe in one read, under one stamp.
+    srv.on_request = lambda: loop.call_soon_threadsafe(
+        loop.call_later, 0.01, time.sleep, LOOP_STALL
+    )
     async with probe_context() as ctx:
-        # Stall the loop from +20 ms (handshake done, request sent) to +220 ms: the answer
-        # arrives at ~+50 ms, while the loop is blocked.
-        asyncio.get_running_loop().call_later(0.02, time.sleep, LOOP_STALL)
         result = await probe_once(ctx, target, deadline=5)
 
     assert result.ok, result.message
