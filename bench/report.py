@@ -64,7 +64,7 @@ def render(results: dict[str, Any]) -> str:
     if results.get("timing"):
         lines += [
             "Timing truth: |reported - wire|, ms (TCP connect: SYN->SYN/ACK; HTTP TTFB: "
-            "request->first response byte)",
+            "request->first response byte; ICMP: echo request->reply; DNS: query->answer)",
             f"{'prober':9} {'kind':5} {'load':6} {'rate/s':>7} {'runs':>4} {'n':>6} {'p50':>7}"
             f" {'p99':>7} {'p99 range':>13} {'bias':>7}",
         ]
