@@ -278,12 +278,20 @@ def run_sections(
         for count in args.lag_targets:
             if late():
                 break
-            result = lag(work, int(count))
+            result = lag(work, int(count), interface=ns.host_if if tools() else None)
             rows.append(asdict(result))
             print(
                 f"lag {count:.0f} targets: p99 {result.p99_ms:.1f} ms, "
                 f"{result.scrapes_in_window} scrapes in the window (slowest "
-                f"{result.scrape_max_s:.2f} s)",
+                f"{result.scrape_max_s:.2f} s); p99 {result.during_p99_ms:.1f} ms for the "
+                f"{result.during_scrape} probes due during a scrape, "
+                f"{result.outside_p99_ms:.1f} ms outside"
+                + (
+                    f"; wire: start p99 {result.wire_start_p99_ms:.1f} ms, interval error p99 "
+                    f"{result.wire_interval_p99_ms:.1f} ms ({result.wire_matched} SYNs matched)"
+                    if result.wire_start_p99_ms is not None
+                    else ""
+                ),
                 flush=True,
             )
     if "memory" in sections and not late():

@@ -68,7 +68,7 @@ def tools() -> tuple[str, str] | None:
 class Capture:
     """dumpcap on an interface, into a file; stopped by PID."""
 
-    def __init__(self, interface: str, path: Path) -> None:
+    def __init__(self, interface: str, path: Path, bpf: str = "tcp or icmp or udp") -> None:
         found = tools()
         if found is None:
             raise RuntimeError("tshark missing: apt-get install tshark")
@@ -84,7 +84,7 @@ class Capture:
             "-B",
             "64",
             "-f",
-            "tcp or icmp or udp",
+            bpf,
             "-w",
             str(path),
         ]
@@ -94,6 +94,28 @@ class Capture:
     def stop(self) -> Wire:
         self.proc.stop()
         return read(self.path)
+
+
+# Issue 18, the lag section: only the probes' SYNs, whatever the load (a few hundred a second).
+SYN_ONLY = "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn"
+
+
+def syns(path: Path) -> dict[int, list[float]]:
+    """Kernel times of the SYNs in a capture, by server port, sorted."""
+    found = tools()
+    assert found is not None
+    cmd = [found[1], "-r", str(path), "-T", "fields", "-E", "separator=,"]
+    for name in ("frame.time_epoch", "tcp.dstport"):
+        cmd += ["-e", name]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    by_port: dict[int, list[float]] = {}
+    for line in out.splitlines():
+        at, _, port = line.partition(",")
+        if at and port:
+            by_port.setdefault(int(port), []).append(float(at))
+    for times in by_port.values():
+        times.sort()
+    return by_port
 
 
 FIELDS = (
