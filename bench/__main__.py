@@ -82,6 +82,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--soak-targets", type=int, default=1000)
     parser.add_argument("--light-rate", type=float, default=50.0)
+    parser.add_argument(
+        "--timing-kinds", default="tcp,http,icmp,dns", help="kinds of the timing section"
+    )
+    parser.add_argument(
+        "--timing-loads",
+        default="light,70%",
+        help="loads of the timing section: light (--light-rate), 70%% (of each prober's max)",
+    )
     parser.add_argument("--deadline", type=float, default=3600.0, help="stop starting new rows")
     parser.add_argument("--no-blackbox", action="store_true", help="measure Pantau alone")
     parser.add_argument("--out", type=Path, default=None, help="JSON (default bench/results/)")
@@ -133,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                     "bench.server",
                     "--http",
                     "20000-20199",
+                    "--dns",
+                    "21000-21199",
                     "--delay",
                     "0.005",
                     "--lifetime",
@@ -239,14 +249,14 @@ def run_sections(
             )
     if "timing" in sections and tools() is not None:
         rows = results["timing"] = []
-        for kind in ("tcp", "http"):
-            for load in ("light", "70%"):
+        for kind in args.timing_kinds.split(","):
+            for load in args.timing_loads.split(","):
                 found = {"pantau": [], "blackbox": []}
                 for _ in range(args.repeat):
                     for prober in ("pantau", "blackbox") if blackbox else ("pantau",):
                         if late():
                             break
-                        heavy = 0.7 * maxima[prober].get(kind, MAX_STEPS[kind][1])
+                        heavy = 0.7 * maxima[prober].get(kind, MAX_STEPS.get(kind, [0, 1000])[1])
                         rate = args.light_rate if load == "light" else heavy
                         measure = pantau_truth if prober == "pantau" else blackbox_truth
                         truth = measure(work, ns, kind, load, rate, min(args.window, 10.0))
@@ -269,12 +279,20 @@ def run_sections(
         for count in args.lag_targets:
             if late():
                 break
-            result = lag(work, int(count))
+            result = lag(work, int(count), interface=ns.host_if if tools() else None)
             rows.append(asdict(result))
             print(
                 f"lag {count:.0f} targets: p99 {result.p99_ms:.1f} ms, "
                 f"{result.scrapes_in_window} scrapes in the window (slowest "
-                f"{result.scrape_max_s:.2f} s)",
+                f"{result.scrape_max_s:.2f} s); p99 {result.during_p99_ms:.1f} ms for the "
+                f"{result.during_scrape} probes due during a scrape, "
+                f"{result.outside_p99_ms:.1f} ms outside"
+                + (
+                    f"; wire: start p99 {result.wire_start_p99_ms:.1f} ms, interval error p99 "
+                    f"{result.wire_interval_p99_ms:.1f} ms ({result.wire_matched} SYNs matched)"
+                    if result.wire_start_p99_ms is not None
+                    else ""
+                ),
                 flush=True,
             )
     if "memory" in sections and not late():

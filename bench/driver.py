@@ -2,7 +2,8 @@
 
 Bounded: stops after `--duration` seconds, then waits at most the timeout for answers in flight.
 Writes one row per probe: [done_at, ok, started_at, reported seconds, target index], where
-`reported` is what blackbox says the measured phase took (TCP connect, HTTP TTFB, ICMP RTT).
+`reported` is what blackbox says the measured phase took (TCP connect, HTTP TTFB, ICMP RTT,
+DNS query round trip).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def reported(kind: str, text: str) -> tuple[bool, float]:
         phase = values.get("probe_duration_seconds", 0.0) - values.get(
             "probe_dns_lookup_time_seconds", 0.0
         )
+    elif kind == "dns":  # the query's round trip, without resolving the server's name
+        phase = values.get('probe_dns_duration_seconds{phase="request"}', 0.0)
     else:
         phase = values.get('probe_icmp_duration_seconds{phase="rtt"}', 0.0)
     return ok, phase

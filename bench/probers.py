@@ -20,7 +20,9 @@ HTTP_PORTS = range(18000, 18200)  # targets spread over ports: no 4-tuple reuse,
 TCP_PORTS = range(19000, 19200)
 SLOW_HTTP_PORTS = range(20000, 20200)  # these answer after SLOW_HTTP_DELAY: a TTFB to measure
 SLOW_HTTP_DELAY = 0.005
-ROLE = {"http": "datacenter", "tcp": "internet", "icmp": "local"}
+DNS_PORTS = range(21000, 21200)  # UDP resolvers answering after SLOW_HTTP_DELAY (timing truth)
+DNS_NAME = "bench.pantau.test"
+ROLE = {"http": "datacenter", "tcp": "internet", "icmp": "local", "dns": "isp"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class Target:
         elif self.kind == "tcp":
             host, port = self.address.rsplit(":", 1)
             entry.update(host=host, port=int(port))
+        elif self.kind == "dns":
+            entry.update(server=self.address, query=DNS_NAME, record="A")
         else:
             entry.update(host=self.address, count=1)  # one echo, as blackbox sends
         return entry
@@ -50,6 +54,8 @@ def targets(kind: str, count: int, slow: bool = False) -> list[Target]:
             address = f"http://{NS_ADDR}:{http_ports[i % len(http_ports)]}/t{i}"
         elif kind == "tcp":
             address = f"{NS_ADDR}:{TCP_PORTS[i % len(TCP_PORTS)]}"
+        elif kind == "dns":
+            address = f"{NS_ADDR}:{DNS_PORTS[i % len(DNS_PORTS)]}"
         else:
             address = NS_ADDR
         out.append(Target(f"{kind}-{i}", kind, address))
@@ -132,6 +138,16 @@ BLACKBOX_CONFIG = {
         },
         "tcp": {"prober": "tcp", "timeout": "5s", "tcp": {"preferred_ip_protocol": "ip4"}},
         "icmp": {"prober": "icmp", "timeout": "5s", "icmp": {"preferred_ip_protocol": "ip4"}},
+        "dns": {
+            "prober": "dns",
+            "timeout": "5s",
+            "dns": {
+                "preferred_ip_protocol": "ip4",
+                "transport_protocol": "udp",
+                "query_name": DNS_NAME,
+                "query_type": "A",
+            },
+        },
     }
 }
 

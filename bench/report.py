@@ -64,7 +64,7 @@ def render(results: dict[str, Any]) -> str:
     if results.get("timing"):
         lines += [
             "Timing truth: |reported - wire|, ms (TCP connect: SYN->SYN/ACK; HTTP TTFB: "
-            "request->first response byte)",
+            "request->first response byte; ICMP: echo request->reply; DNS: query->answer)",
             f"{'prober':9} {'kind':5} {'load':6} {'rate/s':>7} {'runs':>4} {'n':>6} {'p50':>7}"
             f" {'p99':>7} {'p99 range':>13} {'bias':>7}",
         ]
@@ -82,7 +82,8 @@ def render(results: dict[str, Any]) -> str:
             "Prometheus 2.x does): planned -> actual start",
             f"{'targets':>7} {'probes':>7} {'skipped':>8} {'p50 ms':>7} {'p99 ms':>7}"
             f" {'max ms':>7} {'RSS MB':>7} {'core':>5} {'scrapes':>7} {'scrape s':>8}"
-            f" {'text MB':>7}",
+            f" {'text MB':>7} {'in scrape':>9} {'p99 ms':>7} {'max ms':>7}"
+            f" {'outside p99':>11} {'max ms':>7}",
         ]
         for row in results["lag"]:
             lines.append(
@@ -90,8 +91,23 @@ def render(results: dict[str, Any]) -> str:
                 f" {_f(row['p50_ms'], '.2f'):>7} {_f(row['p99_ms'], '.2f'):>7}"
                 f" {_f(row['max_ms'], '.1f'):>7} {row['rss_mb']:7.1f} {row['cpu_share']:5.2f}"
                 f" {row.get('scrapes_in_window', 0):7d} {_f(row.get('scrape_max_s'), '.3f'):>8}"
-                f" {_f(row.get('scrape_mb'), '.1f'):>7}"
+                f" {_f(row.get('scrape_mb'), '.1f'):>7} {row.get('during_scrape', 0):9d}"
+                f" {_f(row.get('during_p99_ms'), '.2f'):>7}"
+                f" {_f(row.get('during_max_ms'), '.1f'):>7}"
+                f" {_f(row.get('outside_p99_ms'), '.2f'):>11}"
+                f" {_f(row.get('outside_max_ms'), '.1f'):>7}"
             )
+            if row.get("wire_start_p99_ms") is not None:
+                lines.append(
+                    f"{'':7} on the wire ({row['wire_matched']} SYNs): start error p50"
+                    f" {_f(row['wire_start_p50_ms'], '.2f')}"
+                    f" p99 {_f(row['wire_start_p99_ms'], '.2f')}"
+                    f" max {_f(row['wire_start_max_ms'], '.1f')} ms; interval error p99"
+                    f" {_f(row['wire_interval_p99_ms'], '.2f')} max"
+                    f" {_f(row['wire_interval_max_ms'], '.1f')} ms; start error p99 in a scrape"
+                    f" {_f(row['wire_during_p99_ms'], '.2f')}, outside"
+                    f" {_f(row['wire_outside_p99_ms'], '.2f')} ms"
+                )
         lines.append("")
     if results.get("memory"):
         memory = results["memory"]

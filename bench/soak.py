@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import gzip
+import itertools
 import os
 import threading
 import time
@@ -13,6 +15,7 @@ from typing import Any
 
 from bench.probers import Pantau, targets
 from bench.timing import quantile
+from bench.wire import SYN_ONLY, Capture, syns
 
 LAG_INTERVAL = 10.0
 SCRAPE_INTERVAL = 15.0  # Prometheus's default scrape_interval
@@ -23,6 +26,9 @@ PROMETHEUS_ACCEPT = (
     "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 )
 SCRAPER_CORE = 1  # beside the targets, never on the prober's core 0
+# 25 targets share a server port, 0.4 s apart; a probe starts at most 0.1 s late (later, the
+# scheduler skips it) plus its connect.
+MATCH_WINDOW = 0.3
 
 
 @dataclass
@@ -33,6 +39,7 @@ class Scrape:
     text_bytes: int
     content_type: str
     skipped: float  # pantau_probes_skipped_total summed over targets, in this scrape
+    wall: float = 0.0  # time.time() when the request was sent (the trace's clock)
 
 
 @dataclass
@@ -50,6 +57,25 @@ class Lag:
     scrape_max_s: float
     scrape_mb: float  # uncompressed text of the last scrape
     scrapes: list[dict[str, Any]]
+    # Issue 18: are probes late because of a scrape? Probes planned while a scrape was being
+    # answered (request sent -> body read) against the others, same run.
+    during_scrape: int = 0
+    during_p99_ms: float = float("nan")
+    during_max_ms: float = float("nan")
+    outside_p99_ms: float = float("nan")
+    outside_max_ms: float = float("nan")
+    # The wire (issue 18): each probe's SYN as the kernel stamped it on the veth (dumpcap), so
+    # what the daemon cannot see about itself: start error = SYN - planned; interval error =
+    # a target's SYN-to-SYN time - the planned time between them (one interval unless a probe
+    # was skipped). None: no capture (tshark missing).
+    wire_matched: int = 0
+    wire_start_p50_ms: float | None = None
+    wire_start_p99_ms: float | None = None
+    wire_start_max_ms: float | None = None
+    wire_interval_p99_ms: float | None = None  # of |error|
+    wire_interval_max_ms: float | None = None
+    wire_during_p99_ms: float | None = None  # start error of the probes due during a scrape
+    wire_outside_p99_ms: float | None = None
 
 
 @dataclass
@@ -92,7 +118,7 @@ class Scraper(threading.Thread):
         request = urllib.request.Request(
             self.url, headers={"Accept": PROMETHEUS_ACCEPT, "Accept-Encoding": "gzip"}
         )
-        at = time.monotonic()
+        at, wall = time.monotonic(), time.time()
         with urllib.request.urlopen(request, timeout=30) as response:
             body = response.read()
             done = time.monotonic()
@@ -103,20 +129,23 @@ class Scraper(threading.Thread):
         for line in text.decode().splitlines():
             if line.startswith("pantau_probes_skipped_total{"):
                 skipped += float(line.rsplit(" ", 1)[1])
-        return Scrape(at - self.t0, done - at, len(body), len(text), content_type, skipped)
+        return Scrape(at - self.t0, done - at, len(body), len(text), content_type, skipped, wall)
 
     def stop(self) -> None:
         self._done.set()
         self.join(60)
 
 
-def lag(workdir: Path, count: int, cycles: int = 3) -> Lag:
-    """`count` HTTP targets every 10 s, for `cycles` intervals after the first, scraped."""
+def lag(workdir: Path, count: int, cycles: int = 3, interface: str | None = None) -> Lag:
+    """`count` HTTP targets every 10 s, for `cycles` intervals after the first, scraped; with
+    `interface` (the veth to the targets) the probes' SYNs are captured there too."""
     trace = workdir / "trace.txt"
     trace.unlink(missing_ok=True)
-    daemon = Pantau(
-        workdir, targets("http", count), LAG_INTERVAL, 5.0, env={"PANTAU_PROBE_TRACE": str(trace)}
-    )
+    items = targets("http", count)
+    capture = None
+    if interface is not None:
+        capture = Capture(interface, workdir / "syn.pcapng", SYN_ONLY)
+    daemon = Pantau(workdir, items, LAG_INTERVAL, 5.0, env={"PANTAU_PROBE_TRACE": str(trace)})
     scraper = Scraper(daemon)
     scraper.start()
     try:
@@ -134,14 +163,26 @@ def lag(workdir: Path, count: int, cycles: int = 3) -> Lag:
     finally:
         scraper.stop()
         daemon.stop()
-    lags = []
+        if capture is not None:
+            capture.proc.stop()
+    port_of = {t.name: int(t.address.split(":")[2].split("/")[0]) for t in items}
+    on_wire = syns(capture.path) if capture is not None else None
+    planned_probes: list[tuple[str, float]] = []
+    lags: list[float] = []
+    during: list[float] = []
+    outside: list[float] = []
+    busy = sorted((s.wall, s.wall + s.seconds) for s in scraper.scrapes)
     for line in trace.read_text().splitlines():
         _name, planned, started, *_ = line.split()
         if measured_from <= float(planned) < measured_until:
-            lags.append(float(started) - float(planned))
+            planned_probes.append((_name, float(planned)))
+            late = float(started) - float(planned)
+            lags.append(late)
+            (during if _inside(float(planned), busy) else outside).append(late)
     before = [s for s in scraper.scrapes if s.at < window_start]
     inside = [s for s in scraper.scrapes if window_start <= s.at < window_end]
     scrapes = [*scraper.scrapes, last]
+    wire = _wire(planned_probes, port_of, on_wire, busy) if on_wire is not None else {}
     return Lag(
         count,
         LAG_INTERVAL,
@@ -156,7 +197,63 @@ def lag(workdir: Path, count: int, cycles: int = 3) -> Lag:
         max((s.seconds for s in inside), default=float("nan")),
         last.text_bytes / 1e6,
         [asdict(s) for s in scrapes],
+        len(during),
+        quantile(during, 0.99) * 1000,
+        max(during, default=float("nan")) * 1000,
+        quantile(outside, 0.99) * 1000,
+        max(outside, default=float("nan")) * 1000,
+        **wire,
     )
+
+
+def _wire(
+    planned: list[tuple[str, float]],
+    port_of: dict[str, int],
+    by_port: dict[int, list[float]],
+    busy: list[tuple[float, float]],
+) -> dict[str, Any]:
+    """Each planned probe's SYN: the first on its target's port from 5 ms before the plan (the
+    clocks' slack), within MATCH_WINDOW (a probe whose SYN was not captured must not take the
+    next target's on that port)."""
+    starts: list[float] = []
+    during: list[float] = []
+    outside: list[float] = []
+    sent: dict[str, list[tuple[float, float]]] = {}
+    used: set[tuple[int, int]] = set()
+    for name, at in sorted(planned, key=lambda p: p[1]):
+        port = port_of[name]
+        times = by_port.get(port, [])
+        i = bisect.bisect_left(times, at - 0.005)
+        while i < len(times) and (port, i) in used:
+            i += 1
+        if i >= len(times) or times[i] - at >= MATCH_WINDOW:
+            continue
+        used.add((port, i))
+        error = times[i] - at
+        starts.append(error)
+        (during if _inside(at, busy) else outside).append(error)
+        sent.setdefault(name, []).append((at, times[i]))
+    # Against the plan's own spacing: a skipped probe between two is not a 10 s error.
+    intervals = [
+        abs((b_syn - a_syn) - (b_plan - a_plan))
+        for pairs in sent.values()
+        for (a_plan, a_syn), (b_plan, b_syn) in itertools.pairwise(pairs)
+    ]
+    return {
+        "wire_matched": len(starts),
+        "wire_start_p50_ms": quantile(starts, 0.5) * 1000,
+        "wire_start_p99_ms": quantile(starts, 0.99) * 1000,
+        "wire_start_max_ms": max(starts, default=float("nan")) * 1000,
+        "wire_interval_p99_ms": quantile(intervals, 0.99) * 1000,
+        "wire_interval_max_ms": max(intervals, default=float("nan")) * 1000,
+        "wire_during_p99_ms": quantile(during, 0.99) * 1000,
+        "wire_outside_p99_ms": quantile(outside, 0.99) * 1000,
+    }
+
+
+def _inside(at: float, spans: list[tuple[float, float]]) -> bool:
+    """Whether `at` falls in one of the (start, end) spans (a handful: one per scrape)."""
+    return any(start <= at <= end for start, end in spans)
 
 
 def idle_rss(workdir: Path) -> float:

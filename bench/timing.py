@@ -1,4 +1,5 @@
-"""Timing truth: each prober's reported TCP connect / HTTP TTFB against the wire's own times."""
+"""Timing truth: each prober's reported TCP connect / HTTP TTFB / ICMP RTT / DNS round trip
+against the wire's own times."""
 
 from __future__ import annotations
 
@@ -26,8 +27,11 @@ class Truth:
 
 
 def port_of(target: Target) -> int:
+    """The server port its packets are filed under on the wire (ICMP: 0, see bench/wire.py)."""
     if target.kind == "http":
         return int(urlsplit(target.address).port or 80)
+    if target.kind == "icmp":
+        return 0
     return int(target.address.rsplit(":", 1)[1])
 
 
@@ -55,7 +59,7 @@ def _wire_value(wire: Wire, kind: str, port: int, started: float) -> float | Non
     conn = wire.match(port, started)
     if conn is None:
         return None
-    return conn.connect if kind == "tcp" else conn.ttfb
+    return conn.ttfb if kind == "http" else conn.connect  # connect: request -> reply
 
 
 def pantau_truth(
@@ -77,10 +81,11 @@ def pantau_truth(
     ports = {t.name: port_of(t) for t in items}
     errors = []
     for line in trace.read_text().splitlines():
-        name, _planned, started, _lat, connect, ttfb, result = line.split()
+        name, _planned, started, latency, connect, ttfb, result = line.split()
         if result != "success":
             continue
-        reported = float(connect if kind == "tcp" else ttfb)
+        # ICMP (one echo) and DNS report their round trip as the probe's latency.
+        reported = float({"tcp": connect, "http": ttfb}.get(kind, latency))
         actual = _wire_value(wire, kind, ports[name], float(started))
         if actual is not None:
             errors.append(reported - actual)

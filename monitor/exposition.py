@@ -1,18 +1,21 @@
 """/metrics in the Prometheus text format 0.0.4, rendered on the event loop in short slices.
 
-At 5,000 HTTP targets the page is 12.7 MB (25 lines per target). prometheus_client renders it
-in ~1 s; in a worker thread that still starts probes late, because the render holds the GIL
-while the loop waits for it. Here the per-target lines are written straight from the plain
-numbers in `SeriesStore` (each line: a label head shared by all targets of one role and kind,
-the target, the value): ~45 ms for the same page, in slices of ~1 ms with the loop free in
-between, so a probe due meanwhile starts at most one slice late. The page is not one atomic
-snapshot: a probe that ends between two slices may show in one family and not yet in another.
-A target's lines within one family (a histogram's buckets, count and sum) are always written
-together, so they agree.
+At 5,000 HTTP targets the page is 12.7 MB (25 lines per target; 17 of them the latency
+histogram, 8.5 MB). prometheus_client renders it in ~1 s (3.7 s on the shared Xeon VM of issue
+18); in a worker thread that still starts probes late, because the render holds the GIL while
+the loop waits for it. Here the per-target lines are written straight from the plain numbers in
+`SeriesStore`, one bytes %-format per target and family from a template per role and kind
+(issue 18; an f-string per line before it): on the shared Xeon VM, median of 7 interleaved
+renders, ~100 ms of CPU against ~150-200 ms, the same bytes. In slices of ~1 ms with the loop
+free in between; after each slice the render waits until the timers that fell due meanwhile
+and the first step of the probes they start have run, so a probe due during a render starts at
+most one slice late. The page is not one atomic snapshot: a probe that ends between two slices
+may show in one family and not yet in another. A target's lines within one family (a
+histogram's buckets, count and sum) are always written together, so they agree.
 
 No per-target text is cached between scrapes: with probes every 10-15 s and Prometheus
-scraping every 15 s nearly every target has changed by the next scrape, so a cache would save
-little of those 45 ms and cost the page's size (12.7 MB) in memory for good.
+scraping every 15 s every target has changed by the next scrape, so a cache would save
+nothing here and cost the page's size (12.7 MB) in memory for good.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import asyncio
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from operator import attrgetter
+from itertools import accumulate
+from operator import attrgetter, itemgetter
 from typing import Protocol
 
 from prometheus_client.exposition import generate_latest
@@ -48,11 +52,18 @@ from monitor.series import (
     TargetSeries,
 )
 
+try:
+    from isal import isal_zlib as _isal
+except ImportError:  # no wheel for this machine: zlib, same bytes on the wire, ~5.5x the CPU
+    _isal = None  # type: ignore[assignment]
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 SLICE_SECONDS = 0.001  # longest the render holds the loop before it lets others run
 BATCH = 32  # targets rendered between two looks at the clock
 # 12.7 MB: level 1 -> 0.86 MB in 20 ms; 6 -> 0.69 MB in 52 ms; 9 (gzip's default) -> 0.68 MB
-# in 170 ms. Level 1: the scrape is on a LAN, the CPU is the prober's.
+# in 170 ms. Level 1: the scrape is on a LAN, the CPU is the prober's. ISA-L's level 1 (the
+# `isal` package) writes the 12 MB page at 5,000 targets in 8.7 ms to zlib's 50.9 ms, and
+# smaller (0.59 MB both here, median of 5 on the shared Xeon VM); zlib where it has no wheel.
 GZIP_LEVEL = 1
 _EXACT_COUNT = 1_000_000  # below it a count's float text is "<int>.0" (Go switches to 1e+06)
 
@@ -80,30 +91,61 @@ def _count(value: int) -> str:
     return f"{value}.0" if value < _EXACT_COUNT else go_float(value)
 
 
+_HIGH = 1e6  # below it (and above -inf) Go's float text is Python's repr, which `%a` writes
+_LOW = float("-inf")
+
+
+def _lit(text: str) -> bytes:
+    """Literal text for a bytes %-template."""
+    return text.encode().replace(b"%", b"%%")
+
+
+def _line(head: str, value: bytes) -> bytes:
+    """One line's template: `head` ends in `target="`; the target (`%s`) and `value` follow."""
+    return _lit(head) + b'%s"} ' + value + b"\n"
+
+
+def _number(value: float) -> bytes:
+    """A sample value as the text format writes it."""
+    if type(value) is float and _LOW < value < _HIGH:
+        return b"%a" % value  # repr: the common case, no string work
+    return go_float(value).encode()
+
+
 class _Heads:
-    """Label heads of the series that carry role and kind: `name{kind="..",role="..",target="`.
-    Labels are in prometheus_client's order (sorted by name), so the pages are alike."""
+    """Templates of the lines that carry role and kind: `name{kind="..",role="..",target="%s"}`.
+    Labels are in prometheus_client's order (sorted by name), so the pages are alike. One
+    bytes %-format per target and family: each line costs a few hundred ns less than an
+    f-string per line, and 85,000 histogram lines at 5,000 targets make that the page's cost."""
 
     def __init__(self, role: str, kind: str) -> None:
         kind, role = escape(kind), escape(role)
-        self.success = f'{SUCCESS.name}{{kind="{kind}",role="{role}",target="'
+        self.success = _line(f'{SUCCESS.name}{{kind="{kind}",role="{role}",target="', b"%s")
         name = DURATION.name
-        self.buckets = tuple(
+        self.bucket_heads = tuple(
             f'{name}_bucket{{kind="{kind}",le="{le}",role="{role}",target="' for le in BUCKET_LE
         )
-        self.count = f'{name}_count{{kind="{kind}",role="{role}",target="'
-        self.sum = f'{name}_sum{{kind="{kind}",role="{role}",target="'
+        self.count_head = f'{name}_count{{kind="{kind}",role="{role}",target="'
+        self.sum_head = f'{name}_sum{{kind="{kind}",role="{role}",target="'
+        # Every bucket and the count as `<int>.0`, the sum as its repr: the common case.
+        self.duration = (
+            b"".join(_line(head, b"%d.0") for head in self.bucket_heads)
+            + _line(self.count_head, b"%d.0")
+            + _line(self.sum_head, b"%a")
+        )
+        self.slots = 2 * (len(BUCKET_LE) + 2)
         self._kind, self._role = kind, role
-        self._probes: dict[str, str] = {}
+        self._probes: dict[str, bytes] = {}
 
-    def probes(self, result: str) -> str:
-        head = self._probes.get(result)
-        if head is None:
-            head = self._probes[result] = (
+    def probes(self, result: str) -> bytes:
+        line = self._probes.get(result)
+        if line is None:
+            line = self._probes[result] = _line(
                 f'{PROBES.name}_total{{kind="{self._kind}",result="{escape(result)}",'
-                f'role="{self._role}",target="'
+                f'role="{self._role}",target="',
+                b"%s",
             )
-        return head
+        return line
 
 
 _HEADS: dict[tuple[str, str], _Heads] = {}  # roles and kinds are fixed sets: a few entries
@@ -116,82 +158,144 @@ def _heads(role: str, kind: str) -> _Heads:
     return heads
 
 
-_PHASE_HEADS = tuple(f'{PHASE.name}{{phase="{p}",target="' for p in HTTP_PHASES)
-_STATE_HEADS = tuple(f'{TARGET_STATE.name}{{state="{s}",target="' for s in TARGET_STATES)
-_ONE_HOT = {
-    state: tuple("1.0" if other == state else "0.0" for other in TARGET_STATES)
+_PHASE_LINES = tuple(_line(f'{PHASE.name}{{phase="{p}",target="', b"%s") for p in HTTP_PHASES)
+_ONE_HOT = {True: b"1.0", False: b"0.0"}
+_STATE_LINES = {
+    state: b"".join(
+        _line(f'{TARGET_STATE.name}{{state="{other}",target="', _ONE_HOT[other == state])
+        for other in TARGET_STATES
+    )
     for state in TARGET_STATES
 }
 
 
-# One writer per family: appends the target's lines of that family to `out`.
-def _success(s: TargetSeries, t: str, out: list[str]) -> None:
-    if s.success is not None and s.role is not None and s.kind is not None:
-        out.append(f'{_heads(s.role, s.kind).success}{t}"}} {go_float(s.success)}\n')
+Batch = Iterable[tuple[TargetSeries, bytes]]  # targets and their label value, escaped, encoded
 
 
-def _duration(s: TargetSeries, t: str, out: list[str]) -> None:
-    buckets = s.buckets
-    if buckets is None or s.role is None or s.kind is None:
-        return
-    heads = _heads(s.role, s.kind)
-    total = 0
-    for head, count in zip(heads.buckets, buckets, strict=True):
-        total += count
-        out.append(f'{head}{t}"}} {_count(total)}\n')
-    out.append(f'{heads.count}{t}"}} {_count(total)}\n')
-    out.append(f'{heads.sum}{t}"}} {go_float(s.sum)}\n')
+# One writer per family: appends the lines of that family of a batch of targets to `out`. The
+# loop over the batch is inside, so a target costs no call per family.
+def _success(batch: Batch, out: list[bytes]) -> None:
+    for s, t in batch:
+        if s.success is not None and s.role is not None and s.kind is not None:
+            out.append(_heads(s.role, s.kind).success % (t, _number(s.success)))
 
 
-def _phase(s: TargetSeries, t: str, out: list[str]) -> None:
-    if s.phases is not None:
-        for head, seconds in zip(_PHASE_HEADS, s.phases, strict=True):
-            if seconds is not None:
-                out.append(f'{head}{t}"}} {go_float(seconds)}\n')
-
-
-def _probes(s: TargetSeries, t: str, out: list[str]) -> None:
-    if s.results and s.role is not None and s.kind is not None:
+def _duration(batch: Batch, out: list[bytes]) -> None:
+    for s, t in batch:
+        buckets = s.buckets
+        if buckets is None or s.role is None or s.kind is None:
+            continue
         heads = _heads(s.role, s.kind)
-        for result, count in s.results.items():
-            out.append(f'{heads.probes(result)}{t}"}} {go_float(count)}\n')
+        counts = list(accumulate(buckets))
+        total, probe_sum = counts[-1], s.sum
+        if total < _EXACT_COUNT and type(probe_sum) is float and _LOW < probe_sum < _HIGH:
+            args: list[object] = [t] * heads.slots
+            args[1:-4:2] = counts
+            args[-3], args[-1] = total, probe_sum
+            out.append(heads.duration % tuple(args))
+        else:  # past a million probes: Go's exponent form
+            _duration_slowly(heads, counts, probe_sum, t, out)
 
 
-def _single(family: Family, attribute: str) -> Callable[[TargetSeries, str, list[str]], None]:
-    head = f'{family.name}{"_total" if family.type == "counter" else ""}{{target="'
+def _duration_slowly(
+    heads: _Heads, counts: list[int], probe_sum: float, t: bytes, out: list[bytes]
+) -> None:
+    values = [_count(c).encode() for c in counts]
+    for head, value in zip(heads.bucket_heads, values, strict=True):
+        out.append(_line(head, b"%s") % (t, value))
+    out.append(_line(heads.count_head, b"%s") % (t, values[-1]))
+    out.append(_line(heads.sum_head, b"%s") % (t, _number(probe_sum)))
+
+
+_Shape = tuple[bytes | None, Callable[[list[float | None]], tuple[float, ...]]]
+_PHASE_SHAPES: dict[tuple[type, ...], _Shape] = {}  # the values' types -> template, getter
+_REPR_PHASE = tuple(_line(f'{PHASE.name}{{phase="{p}",target="', b"%a") for p in HTTP_PHASES)
+
+
+def _phase_shape(phases: list[float | None]) -> _Shape:
+    """The phases measured (not None): a template of their lines (None unless all are floats,
+    written by repr) and a getter of their values."""
+    present = [i for i, seconds in enumerate(phases) if seconds is not None]
+    floats = all(type(phases[i]) is float for i in present)
+    template = b"".join(_REPR_PHASE[i] for i in present) if floats else None
+    getter = itemgetter(*present) if len(present) > 1 else None
+    shape = (template, getter or (lambda values: tuple(values[i] for i in present)))
+    return _PHASE_SHAPES.setdefault(tuple(map(type, phases)), shape)
+
+
+def _phase(batch: Batch, out: list[bytes]) -> None:
+    for s, t in batch:
+        phases = s.phases
+        if phases is None:
+            continue
+        shape = _PHASE_SHAPES.get(tuple(map(type, phases)))  # which phases were measured
+        template, measured = shape if shape is not None else _phase_shape(phases)
+        values = measured(phases)
+        if template is not None and sum(map(abs, values)) < _HIGH:  # NaN and inf fail it too
+            args: list[object] = [t] * (2 * len(values))
+            args[1::2] = values
+            out.append(template % tuple(args))
+            continue
+        for line, seconds in zip(_PHASE_LINES, phases, strict=True):
+            if seconds is not None:
+                out.append(line % (t, _number(seconds)))
+
+
+def _probes(batch: Batch, out: list[bytes]) -> None:
+    for s, t in batch:
+        if s.results and s.role is not None and s.kind is not None:
+            heads = _heads(s.role, s.kind)
+            for result, count in s.results.items():
+                out.append(heads.probes(result) % (t, _number(count)))
+
+
+def _single(
+    family: Family, attribute: str, number: Callable[[float], bytes]
+) -> Callable[[Batch, list[bytes]], None]:
+    line = _line(f'{family.name}{"_total" if family.type == "counter" else ""}{{target="', b"%s")
     get = attrgetter(attribute)
 
-    def write(s: TargetSeries, t: str, out: list[str]) -> None:
-        value = get(s)
-        if value is not None:
-            out.append(f'{head}{t}"}} {go_float(value)}\n')
+    def write(batch: Batch, out: list[bytes]) -> None:
+        for s, t in batch:
+            value = get(s)
+            if value is not None:
+                out.append(line % (t, number(value)))
 
     return write
 
 
-def _icmp_rtt(s: TargetSeries, t: str, out: list[str]) -> None:
-    if s.icmp_rtt is not None:
-        for stat, seconds in s.icmp_rtt.items():
-            head = f'{ICMP_RTT.name}{{stat="{escape(stat)}",target="'
-            out.append(f'{head}{t}"}} {go_float(seconds)}\n')
+def _stamp(value: float) -> bytes:
+    """A Unix time as the text format writes it: Go's `1.764590000123456e+09`."""
+    if type(value) is float and 1e9 <= value < 1e10:  # until 2286: repr has 10 digits, a dot
+        text = b"%a" % value
+        return (text[:1] + b"." + text[1:10] + text[11:]).rstrip(b"0.") + b"e+09"
+    return _number(value)
 
 
-def _target_state(s: TargetSeries, t: str, out: list[str]) -> None:
-    if s.state is not None:
-        for head, value in zip(_STATE_HEADS, _ONE_HOT[s.state], strict=True):
-            out.append(f'{head}{t}"}} {value}\n')
+def _icmp_rtt(batch: Batch, out: list[bytes]) -> None:
+    for s, t in batch:
+        if s.icmp_rtt is not None:
+            for stat, seconds in s.icmp_rtt.items():
+                line = _line(f'{ICMP_RTT.name}{{stat="{escape(stat)}",target="', b"%s")
+                out.append(line % (t, _number(seconds)))
 
 
-_WRITERS: dict[str, Callable[[TargetSeries, str, list[str]], None]] = {
+def _target_state(batch: Batch, out: list[bytes]) -> None:
+    for s, t in batch:
+        if s.state is not None:
+            out.append(_STATE_LINES[s.state] % ((t,) * len(TARGET_STATES)))
+
+
+_WRITERS: dict[str, Callable[[Batch, list[bytes]], None]] = {
     SUCCESS.name: _success,
     DURATION.name: _duration,
     PHASE.name: _phase,
     PROBES.name: _probes,
-    SKIPPED.name: _single(SKIPPED, "skipped"),
-    LAST_TIMESTAMP.name: _single(LAST_TIMESTAMP, "last_timestamp"),
-    ICMP_LOSS.name: _single(ICMP_LOSS, "icmp_loss"),
+    SKIPPED.name: _single(SKIPPED, "skipped", _number),
+    LAST_TIMESTAMP.name: _single(LAST_TIMESTAMP, "last_timestamp", _stamp),
+    ICMP_LOSS.name: _single(ICMP_LOSS, "icmp_loss", _number),
     ICMP_RTT.name: _icmp_rtt,
-    TLS_EXPIRY.name: _single(TLS_EXPIRY, "tls_expiry"),
+    TLS_EXPIRY.name: _single(TLS_EXPIRY, "tls_expiry", _stamp),
     TARGET_STATE.name: _target_state,
 }
 assert set(_WRITERS) == {f.name for f in FAMILIES}
@@ -203,7 +307,7 @@ def _header(family: Family) -> str:
     return f"# HELP {name} {text}\n# TYPE {name} {family.type}\n"
 
 
-_HEADERS = {f.name: _header(f) for f in FAMILIES}
+_HEADERS = {f.name: _header(f).encode() for f in FAMILIES}
 
 
 class _Collectors:
@@ -222,26 +326,56 @@ async def chunks(store: SeriesStore, others: Iterable[Collector]) -> AsyncIterat
     A chunk is what one slice wrote (a few hundred KB), so a scrape streamed out chunk by chunk
     never holds the whole page (12 MB at 5,000 targets) in memory.
     """
-    # `uplink` sorts after `target`, the last label of every line: it rides on the value.
-    targets = [
-        (s, escape(s.target) + (f'",uplink="{escape(s.uplink)}' if s.uplink else ""))
-        for s in store.snapshot()
-    ]
-    lines: list[str] = []
+    series = store.snapshot()
+    # Bytes, which the garbage collector does not track: 5,000 (series, label) tuples kept for
+    # the whole render would set off collections of the daemon's heap meanwhile.
+    labels: list[bytes] = []
+    lines: list[bytes] = []
     deadline = time.perf_counter() + SLICE_SECONDS
+    for start in range(0, len(series), BATCH):  # 5,000 labels take ~3 ms: sliced too
+        labels += [_label(s) for s in series[start : start + BATCH]]
+        if time.perf_counter() >= deadline:
+            await _after_due_work()
+            deadline = time.perf_counter() + SLICE_SECONDS
     for family in FAMILIES:
         write = _WRITERS[family.name]
         lines.append(_HEADERS[family.name])
-        for start in range(0, len(targets), BATCH):
-            for s, t in targets[start : start + BATCH]:
-                write(s, t, lines)
+        for start in range(0, len(series), BATCH):
+            end = start + BATCH
+            write(zip(series[start:end], labels[start:end], strict=True), lines)
             if time.perf_counter() >= deadline:
-                yield "".join(lines).encode()
+                yield b"".join(lines)
                 lines = []
-                await asyncio.sleep(0)  # let due probes start; the rest of the page can wait
+                await _after_due_work()  # due probes start first; the page can wait
                 deadline = time.perf_counter() + SLICE_SECONDS
-    lines.append(generate_latest(_Collectors(others)).decode())
-    yield "".join(lines).encode()
+    lines.append(generate_latest(_Collectors(others)))
+    yield b"".join(lines)
+
+
+def _label(s: TargetSeries) -> bytes:
+    """The target's label value as every line ends it, escaped and encoded. `uplink` sorts after
+    `target`, the last label of every line: it rides on the value."""
+    if s.uplink:
+        return f'{escape(s.target)}",uplink="{escape(s.uplink)}'.encode()
+    return escape(s.target).encode()
+
+
+async def _after_due_work() -> None:
+    """Resume only after what fell due meanwhile has run: the timers and the first step of
+    the probe tasks they start (their connect). `asyncio.sleep(0)` would resume first, since
+    the loop runs what was ready before the due timers, so a probe due during a slice would
+    wait for the next one too; this costs two empty loop turns per slice."""
+    loop = asyncio.get_running_loop()
+    resumed = loop.create_future()
+    # Turn 1 runs the due timers (which queue their tasks), then queues turn 2's set_result;
+    # the tasks' first steps run in turn 2 before this coroutine's wake-up, queued there.
+    loop.call_soon(loop.call_soon, _wake, resumed)
+    await resumed
+
+
+def _wake(resumed: asyncio.Future[None]) -> None:
+    if not resumed.done():  # a scrape cut short cancelled it: nothing to wake, nothing to log
+        resumed.set_result(None)
 
 
 async def render(store: SeriesStore, others: Iterable[Collector]) -> bytes:
@@ -249,9 +383,17 @@ async def render(store: SeriesStore, others: Iterable[Collector]) -> bytes:
     return b"".join([chunk async for chunk in chunks(store, others)])
 
 
-def gzip_compressor() -> zlib._Compress:
-    """A streaming gzip compressor; zlib releases the GIL, so it may run in a worker thread."""
-    return zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: gzip header and trailer
+class Compressor(Protocol):
+    def compress(self, data: bytes, /) -> bytes: ...
+    def flush(self) -> bytes: ...
+
+
+def gzip_compressor() -> Compressor:
+    """A streaming gzip compressor (ISA-L's, else zlib's); both release the GIL, so it may run
+    in a worker thread."""
+    if _isal is not None:
+        return _isal.compressobj(GZIP_LEVEL, _isal.DEFLATED, 31)  # 31: gzip header and trailer
+    return zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
 
 
 def wants_openmetrics_only(accept: str) -> bool:

@@ -5,9 +5,12 @@ docs/performance.md)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.support.tools import require_root, require_tool
 
@@ -33,3 +36,50 @@ def test_bench_runs_a_tiny_cpu_row(tmp_path: Path) -> None:
     assert [set(run) for run in row["runs"]] == [{"pantau", "blackbox", "ratio"}] * 2
     assert len(row["ratio_range"]) == 2 and row["ratio_range"][0] <= row["ratio_range"][1]
     assert "CPU seconds per 1,000 probes" in done.stdout and "median of the runs" in done.stdout
+
+
+def test_the_scrape_profile_runs_in_process(tmp_path: Path) -> None:
+    """`python -m bench.scrape` (issue 18): per family, the whole render, both gzips."""
+    from bench.scrape import profile, report
+    from monitor.series import FAMILIES
+
+    other = tmp_path / "other_exposition.py"
+    other.write_text((ROOT / "monitor" / "exposition.py").read_text())
+    result = profile(40, 2, reference=True, other=other)
+    assert [row["family"] for row in result["families"]] == [f.name for f in FAMILIES]
+    assert sum(row["lines"] for row in result["families"]) < result["lines"]
+    assert set(result["gzip"]) == {"zlib", "in use"}
+    text = report(result)
+    print(text)
+    assert "whole render" in text and "prometheus_client" in text and str(other) in text
+
+
+def test_the_scrape_lag_a_b_runs() -> None:
+    """`python -m bench.scrape_lag` (issue 18): one tiny run, timers and scrapes on two cores."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two cores: the server on one, the scraper on the other")
+    args = ["--targets", "50", "--scrapes", "2", "--period", "0.1", "--settle", "0.1", "--runs",
+            "1"]  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.scrape_lag", *args], cwd=ROOT, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    print(done.stdout)
+    run = json.loads(done.stdout.splitlines()[0])
+    assert run["renderer"] == "this" and run["during"] + run["outside"] > 0
+    assert "scrape_median_ms" in done.stdout.splitlines()[-2]
+
+
+def test_the_lag_section_matches_each_planned_probe_to_its_syn() -> None:
+    """The wire figures of `--sections lag` (issue 18): a SYN per planned probe, on its port."""
+    from bench.soak import _wire
+
+    planned = [("a", 100.0), ("b", 100.4), ("a", 110.0), ("b", 110.4), ("a", 120.0)]
+    syns = {18000: [99.999, 100.402, 110.003, 110.401], 18001: [119.0]}  # a's last: no SYN
+    ports = {"a": 18000, "b": 18000}
+    wire = _wire(planned, ports, syns, busy=[(110.0, 110.2)])
+    assert wire["wire_matched"] == 4
+    assert round(wire["wire_start_max_ms"], 3) == 3.0  # a at 110.0
+    assert round(wire["wire_interval_max_ms"], 3) == 4.0  # a: 99.999 -> 110.003
+    assert round(wire["wire_during_p99_ms"], 3) == 3.0 and wire["wire_outside_p99_ms"] < 3.0

@@ -92,8 +92,12 @@ async def test_name_resolution_failures_are_the_dns_domain(net: SimNetwork) -> N
 
 
 async def test_data_center_slow_is_a_slow_period_not_an_outage(net: SimNetwork) -> None:
-    async with running(fast_config(net)) as daemon:
-        await net.set_mode("datacenter", "slow", delay=0.12)
+    # Slow (150 ms, over the 100 ms limit) but well inside the timeout, so that a loaded
+    # machine's extra milliseconds cannot turn a slow answer into a timeout.
+    data = fast_config(net)
+    data["defaults"] = {"interval": "0.5s", "timeout": "0.4s"}
+    async with running(data) as daemon:
+        await net.set_mode("datacenter", "slow", delay=0.15)
         await wait_until(lambda: link(daemon) == ("slow", "datacenter"), what="slow datacenter")
         await net.set_mode("datacenter", "ok")
         await wait_until(lambda: link(daemon)[0] == "up", what="recovery")

@@ -12,7 +12,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ import pytest
 from monitor.probes.http import _ttfb
 from monitor.probes.wire_clock import WireClock, measuring
 from monitor.sim import TlsMaterial
-from tests.support.probing import http_target, probe_context, probe_once
+from tests.support.probing import http_target, kernel_stamps_on, probe_context, probe_once
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -33,6 +33,9 @@ class DelayedServer:
 
     def __init__(self, tls: ssl.SSLContext | None) -> None:
         self._tls = tls
+        self.on_request: Callable[[], object] | None = (
+            None  # called, in a server thread, on each request
+        )
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._stop = threading.Event()
@@ -58,6 +61,8 @@ class DelayedServer:
                 if not chunk:
                     return
                 request += chunk
+            if self.on_request is not None:
+                self.on_request()
             time.sleep(SERVER_DELAY)
             stream.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
 
@@ -85,10 +90,15 @@ async def test_ttfb_is_the_wire_time_even_when_the_loop_stalls(server, tls, tmp_
     target = http_target(
         f"{scheme}://127.0.0.1:{srv.port}/", tls_ca_file=tls.write_ca(tmp_path / "ca.pem")
     )
-    async with probe_context() as ctx:
-        # Stall the loop from +20 ms (handshake done, request sent) to +220 ms: the answer
-        # arrives at ~+50 ms, while the loop is blocked.
-        asyncio.get_running_loop().call_later(0.02, time.sleep, LOOP_STALL)
+    loop = asyncio.get_running_loop()
+    # Stall the loop from 10 ms after the server has the request to 210 ms: the answer arrives
+    # at ~50 ms, while the loop is blocked. Timed from the request, not from the probe's start:
+    # a stall that began before the client had read the TLS session tickets (sent with the
+    # end of the handshake) would hand both to the probe in one read, under one stamp.
+    srv.on_request = lambda: loop.call_soon_threadsafe(
+        loop.call_later, 0.01, time.sleep, LOOP_STALL
+    )
+    async with kernel_stamps_on(), probe_context() as ctx:
         result = await probe_once(ctx, target, deadline=5)
 
     assert result.ok, result.message
@@ -147,3 +157,127 @@ async def test_the_connector_keeps_kernel_stamps_switched_on_while_it_lives():
     assert holder.getsockopt(socket_module.SOL_SOCKET, SO_TIMESTAMPNS) == 1
     await connector.close()
     assert holder.fileno() == -1
+
+
+STALL_BEFORE_SEND = 0.06  # how long the test holds the request between the clock read and send()
+
+
+def _stall_after_the_clock_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Block between the clock read that used to mark the departure and the send itself."""
+    from monitor.probes.wire_clock import StampingSocket
+
+    original = StampingSocket._request_starting
+
+    def stalled(self: StampingSocket) -> int | None:
+        before = original(self)
+        if before is not None:
+            time.sleep(STALL_BEFORE_SEND)
+        return before
+
+    monkeypatch.setattr(StampingSocket, "_request_starting", stalled)
+
+
+async def test_the_request_departs_at_the_kernels_send_stamp(server, tls, tmp_path, monkeypatch):
+    """TTFB starts at the kernel's send stamp: a stall before send() does not count."""
+    scheme, srv = server
+    target = http_target(
+        f"{scheme}://127.0.0.1:{srv.port}/", tls_ca_file=tls.write_ca(tmp_path / "ca.pem")
+    )
+    _stall_after_the_clock_read(monkeypatch)
+    async with kernel_stamps_on(), probe_context() as ctx:
+        result = await probe_once(ctx, target, deadline=5)
+
+    assert result.ok, result.message
+    # The server answers SERVER_DELAY after the request reached it; counted from the clock
+    # read, TTFB would be SERVER_DELAY + STALL_BEFORE_SEND.
+    assert SERVER_DELAY * 0.9 <= result.observation.phases["ttfb"] < SERVER_DELAY + 0.03
+
+
+async def test_without_a_send_stamp_the_departure_is_the_clock_before_send(
+    server, tls, tmp_path, monkeypatch
+):
+    """A kernel that gives no send stamp: the clock read before send() marks the departure."""
+    import monitor.probes.http11 as http11
+
+    scheme, srv = server
+    target = http_target(
+        f"{scheme}://127.0.0.1:{srv.port}/", tls_ca_file=tls.write_ca(tmp_path / "ca.pem")
+    )
+    _stall_after_the_clock_read(monkeypatch)
+    monkeypatch.setattr(http11, "send_stamps", lambda sock, flags: False)
+    async with probe_context() as ctx:
+        result = await probe_once(ctx, target, deadline=5)
+
+    assert result.ok, result.message
+    assert result.observation.phases["ttfb"] >= SERVER_DELAY + STALL_BEFORE_SEND * 0.9
+
+
+def test_send_stamps_are_drained_so_the_socket_does_not_stay_readable():
+    """A stamp left on the error queue raises EPOLLERR for ever: the loop would spin."""
+    import select
+
+    from monitor.probes.kstamp import REPORT_FLAGS, send_stamps
+    from monitor.probes.wire_clock import StampingSocket
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        sock = StampingSocket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.clock = WireClock()
+        with sock:
+            sock.clock.tx_stamps = send_stamps(sock, REPORT_FLAGS)
+            sock.connect(listener.getsockname())
+            peer, _ = listener.accept()
+            with peer:
+                sock.clock.armed = True
+                before = time.clock_gettime_ns(time.CLOCK_REALTIME)
+                sock.send(b"GET / HTTP/1.1\r\n\r\n")
+                clock = sock.clock
+                assert clock.sent_by_kernel and not clock.tx_pending
+                assert clock.sent_ns is not None and 0 <= clock.sent_ns - before < 50_000_000
+                poller = select.poll()
+                poller.register(sock, select.POLLIN)
+                assert poller.poll(0) == []  # nothing to read, no error pending
+
+
+FIN_AFTER = 0.03  # a server asked to close sends its FIN this long after the answer
+
+
+class PoliteServer(DelayedServer):
+    """Answers after SERVER_DELAY; closes FIN_AFTER later only if the request asked it to."""
+
+    def _answer(self, conn: socket.socket) -> None:
+        conn.settimeout(5)
+        with conn:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                request += chunk
+            time.sleep(SERVER_DELAY)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            if b"connection: close" in request.lower():
+                time.sleep(FIN_AFTER)
+                return  # closes: the FIN
+            try:
+                while conn.recv(4096):  # keep-alive: wait for the client to close (or reset)
+                    pass
+            except OSError:
+                pass
+
+
+async def test_a_fin_behind_the_answer_does_not_move_the_first_byte(tmp_path):
+    """TCP merges a segment that arrives before the first read into the unread one, stamp
+    included: had the probe asked the server to close, the FIN FIN_AFTER behind the answer
+    would carry the first byte's stamp while the loop is stalled."""
+    srv = PoliteServer(None)
+    try:
+        async with kernel_stamps_on(), probe_context() as ctx:
+            # Blocked from +20 ms to +220 ms: the answer (+50 ms) and a FIN (+80 ms) both
+            # arrive before the probe's first read.
+            asyncio.get_running_loop().call_later(0.02, time.sleep, LOOP_STALL)
+            result = await probe_once(ctx, http_target(f"http://127.0.0.1:{srv.port}/"), 5)
+    finally:
+        srv.close()
+
+    assert result.ok, result.message
+    assert SERVER_DELAY * 0.9 <= result.observation.phases["ttfb"] < SERVER_DELAY + FIN_AFTER / 2

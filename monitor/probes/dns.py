@@ -4,6 +4,10 @@ Over UDP, a datagram that is not the answer to this query (another id or questio
 all) is ignored and the probe keeps waiting until the runner's deadline: one spoofed or stray
 packet used to fail the probe. A truncated answer (TC) is asked again over TCP, as a resolver
 does; it used to be reported as "no A record".
+
+Over UDP the latency is the query's round trip on the wire: the kernel's send stamp of the
+query to its receive stamp of the answer (monitor/probes/dns_wire.py), not a stopwatch around
+the event loop; over TCP it is the runner's stopwatch.
 """
 
 from __future__ import annotations
@@ -21,30 +25,32 @@ import dns.rdatatype
 
 from monitor.config import DnsTarget
 from monitor.probes.context import ProbeContext
+from monitor.probes.dns_wire import stamped_socket
 from monitor.probes.result import Observation, ProbeFailure
 from monitor.uplinks.dns_bound import dns_socket
 
 
 async def probe(target: DnsTarget, timeout: float, ctx: ProbeContext) -> Observation:
     """Ask `server` for `query`/`record` once; NXDOMAIN, SERVFAIL or no answer fail with `dns`."""
+    ctx.keep_stamps_on()  # receive stamps on for good, not toggled per probe (wire_clock.py)
     query = dns.message.make_query(target.query, dns.rdatatype.from_text(target.record))
     host, port = target.server_host, target.server_port
     try:
         # The runner owns the deadline; dnspython's own timeout just must not fire first.
         af = dns.inet.af_for_address(host)
+        rtt = None  # over TCP, the runner's stopwatch (connect, query and answer) as before
         if target.transport == "tcp":
             response = await _tcp(query, target, af)
         else:
-            # A connected socket: an ICMP port unreachable then surfaces as ConnectionRefused
-            # (reason refused) instead of a silent wait until the timeout.
-            udp = await dns_socket(af, socket.SOCK_DGRAM, target.source, (host, port))
-            async with udp as sock:
+            async with await stamped_socket(af, target.source, (host, port)) as sock:
                 response = await dns.asyncquery.udp(
                     query, host, port=port, timeout=None, sock=sock,
                     ignore_unexpected=True, ignore_errors=True,
                 )  # fmt: skip
+                rtt = sock.rtt()
             if response.flags & dns.flags.TC:
                 response = await _tcp(query, target, af)
+                rtt = None
     except dns.exception.DNSException as exc:
         raise ProbeFailure("dns", f"bad response from {target.server}: {exc}") from None
     rcode = response.rcode()
@@ -60,7 +66,7 @@ async def probe(target: DnsTarget, timeout: float, ctx: ProbeContext) -> Observa
     if not answers:
         raise ProbeFailure("dns", f"no {target.record} record for {target.query}")
     detail = f"{target.record} {', '.join(answers[:3])}"
-    observation = Observation(detail=detail)
+    observation = Observation(latency=rtt if rtt is not None and rtt >= 0 else None, detail=detail)
     if target.expect and not set(target.expect) & set(answers):
         raise ProbeFailure(
             "answer_mismatch",

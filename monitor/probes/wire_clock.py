@@ -4,12 +4,21 @@ A stopwatch around `await` also counts the loop's own backlog: the first-byte ma
 when the loop gets round to the response, milliseconds late once the daemon is busy. Here the
 two ends of TTFB are taken where loop lag cannot get between them and the wire:
 
-- request sent: the wall clock read just before the `send()` syscall that carries the first
-  request byte. asyncio's transport calls `send()` synchronously from `write()`, and the
-  kernel hands a small request to the NIC within microseconds;
+- request sent: the kernel's send stamp of the request (`SO_TIMESTAMPING` software TX, asked
+  for on that one `sendmsg()`; see kstamp.py), read from the error queue right after the send.
+  Where the kernel gives none, the wall clock read just before that syscall: asyncio's
+  transport calls `send()` synchronously from `write()`, so it is early by the syscall's own
+  path to the driver (13-35 us on loopback and the veth; more if the host deschedules us);
 - first response byte: the kernel's receive timestamp of the segment that carried it
   (`SO_TIMESTAMPNS`, only delivered by `recvmsg()`). Our socket subclass reads the first byte
   alone, so the timestamp is that of the first segment, not of the last one in the queue.
+  Limit, measured (docs/performance.md): TCP merges a segment that arrives while the previous
+  one is still unread into it (tcp_try_coalesce), and the merged one carries the later stamp.
+  A segment behind the first one that arrives before we read moves the first-byte stamp to
+  its own arrival. The probe no longer asks the server to close (http11.py), so its FIN is
+  not that segment: with it, on the bench's veth, TTFB was 90-180 us late in most probes;
+  without, within a few us. The next segments of a long body still can be (each is a few
+  us behind the first on a LAN; a round trip behind it on a WAN, once the first flight is in).
 
 Both are CLOCK_REALTIME (that is the clock the kernel stamps with), so the phase is a
 difference of two readings of one clock, as the monotonic phases are. With TLS, the server's
@@ -25,9 +34,9 @@ stopwatch.
 
 from __future__ import annotations
 
+import errno
 import functools
 import socket
-import struct
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,20 +46,38 @@ from typing import Any
 import aiohttp
 from aiohttp.client_proto import ResponseHandler
 
-# Not exported by Python's socket module; 35 on every Linux architecture Python runs on.
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
-_TIMESPEC = struct.Struct("@qq")
-_ANCILLARY_SIZE = socket.CMSG_SPACE(_TIMESPEC.size)
+from monitor.probes.kstamp import (
+    REPORT_FLAGS,
+    RX_ANCILLARY,
+    SO_TIMESTAMPNS,
+    STAMP_THIS_SEND,
+    drain_tx,
+    rx_stamp,
+    send_stamps,
+)
+
+__all__ = ["SO_TIMESTAMPNS", "StampingConnector", "StampingSocket", "WireClock", "measuring"]
 
 
 class WireClock:
     """The two ends of one request's time to first byte, in CLOCK_REALTIME nanoseconds."""
 
-    __slots__ = ("armed", "first_byte_ns", "last_rx_ns", "sent_ns")
+    __slots__ = (
+        "armed",
+        "first_byte_ns",
+        "last_rx_ns",
+        "sent_by_kernel",
+        "sent_ns",
+        "tx_pending",
+        "tx_stamps",
+    )
 
     def __init__(self) -> None:
         self.armed = False  # set when the connection (and TLS) is up: the next send is the request
-        self.sent_ns: int | None = None
+        self.sent_ns: int | None = None  # the request's send stamp, else the clock before it
+        self.tx_stamps = False  # the socket reports send stamps: ask for one on the request
+        self.tx_pending = False  # asked for the request's send stamp, not read yet
+        self.sent_by_kernel = False  # sent_ns is the kernel's send stamp
         self.last_rx_ns: int | None = None  # kernel stamp of the latest read since the request
         self.first_byte_ns: int | None = None  # 0: the first byte came, but without a stamp
 
@@ -90,37 +117,68 @@ class StampingSocket(socket.socket):
 
     def send(self, data: Any, flags: int = 0) -> int:
         before = self._request_starting()
-        sent = super().send(data, flags)
-        if before is not None:
-            self.clock.sent_ns = before  # only once the send went through
+        if before is None:
+            return super().send(data, flags)
+        return self._send_request(before, [data], (), flags, None)
+
+    def sendmsg(self, buffers: Any, ancdata: Any = (), flags: int = 0, address: Any = None) -> int:
+        before = self._request_starting()
+        if before is None:
+            tail = () if address is None else (address,)
+            return super().sendmsg(buffers, ancdata, flags, *tail)
+        return self._send_request(before, buffers, ancdata, flags, address)
+
+    def _send_request(
+        self, before: int, buffers: Any, ancillary: Any, flags: int, address: Any
+    ) -> int:
+        """Send the request's first bytes, asking the kernel for their send stamp."""
+        clock = self.clock
+        tail = () if address is None else (address,)
+        sent = None
+        if clock.tx_stamps:
+            try:
+                sent = super().sendmsg(buffers, [*ancillary, *STAMP_THIS_SEND], flags, *tail)
+                clock.tx_pending = True
+            except OSError as exc:
+                if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP):
+                    raise
+                clock.tx_stamps = False  # this kernel takes no per-send stamp request
+        if sent is None:
+            sent = super().sendmsg(buffers, ancillary, flags, *tail)
+        clock.sent_ns = before  # only once the send went through
+        if clock.tx_pending:
+            self._take_tx()
         return sent
 
-    def sendmsg(self, buffers: Any, *args: Any) -> int:
-        before = self._request_starting()
-        sent = super().sendmsg(buffers, *args)
-        if before is not None:
-            self.clock.sent_ns = before
-        return sent
+    def _take_tx(self) -> None:
+        """Read the request's send stamp off the error queue (draining it, see kstamp.py)."""
+        stamps = drain_tx(self)  # one stamped send on this socket: at most one stamp
+        clock = self.clock
+        if stamps and clock.tx_pending:
+            clock.sent_ns = max(stamps.values())
+            clock.sent_by_kernel = True
+            clock.tx_pending = False
 
     def _stamping(self, flags: int) -> bool:
         clock = self.clock
         return clock.sent_ns is not None and clock.first_byte_ns is None and not flags
 
     def _note(self, ancillary: list[tuple[int, int, bytes]]) -> None:
-        for level, kind, data in ancillary:
-            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
-                seconds, nanoseconds = _TIMESPEC.unpack_from(data)
-                self.clock.last_rx_ns = seconds * 1_000_000_000 + nanoseconds
+        stamp = rx_stamp(ancillary)
+        if stamp is not None:
+            self.clock.last_rx_ns = stamp
 
     # Both reads take one byte first: a TCP read reports the stamp of the last segment it
     # consumed, and we want the first.
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        if self.clock.tx_pending:  # the stamp came after the send returned: drain it here
+            self._take_tx()
         if not self._stamping(flags):
             return super().recv_into(buffer, nbytes, flags)
         view = memoryview(buffer).cast("B")
         if nbytes:
             view = view[:nbytes]
-        got, ancillary, _flags, _addr = self.recvmsg_into([view[:1]], _ANCILLARY_SIZE)
+        got, ancillary, _flags, _addr = self.recvmsg_into([view[:1]], RX_ANCILLARY)
         self._note(ancillary)
         if got == 0 or len(view) == 1:
             return got
@@ -130,9 +188,11 @@ class StampingSocket(socket.socket):
             return got
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        if self.clock.tx_pending:
+            self._take_tx()
         if not self._stamping(flags):
             return super().recv(bufsize, flags)
-        first, ancillary, _flags, _addr = self.recvmsg(1, _ANCILLARY_SIZE)
+        first, ancillary, _flags, _addr = self.recvmsg(1, RX_ANCILLARY)
         self._note(ancillary)
         if not first or bufsize == 1:
             return first
@@ -151,6 +211,7 @@ def _stamping_socket(addr_info: Any) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     except OSError:
         pass  # no kernel stamps: the probe keeps its stopwatch
+    sock.clock.tx_stamps = send_stamps(sock, REPORT_FLAGS)
     return sock
 
 

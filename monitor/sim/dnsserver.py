@@ -94,6 +94,9 @@ class DnsResponder:
             return
         if mode == "down":
             self._close_sockets()
+            # A datagram transport closes its socket on the loop's next turn: return when the
+            # port is really closed, or a query sent at once still reaches it (and is dropped).
+            await asyncio.sleep(0)
         elif self._udp is None:
             await self._open_sockets()
 

@@ -1,20 +1,21 @@
-"""ICMP echoes from a source address or through an interface (SO_BINDTODEVICE), issue 16.
+"""ICMP sockets from a source address or through an interface (SO_BINDTODEVICE), issue 16.
 
 Apart from monitor.uplinks.bind so the daemon imports icmplib only when a target uses ICMP.
+The echoes themselves are sent and timed by monitor/probes/icmp_echo.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import socket
+from functools import lru_cache
 
 import icmplib
-from icmplib.sockets import AsyncSocket, ICMPv4Socket, ICMPv6Socket
+from icmplib.sockets import ICMPv4Socket, ICMPv6Socket
 
 from monitor.uplinks.bind import SO_BINDTODEVICE
-from monitor.uplinks.config import Source
 
 
+@lru_cache(maxsize=64)
 def _device_socket(base: type[ICMPv4Socket], interface: str) -> type[ICMPv4Socket]:
     class Bound(base):  # type: ignore[valid-type,misc]
         def _create_socket(self, type: int) -> socket.socket:
@@ -29,28 +30,7 @@ def _device_socket(base: type[ICMPv4Socket], interface: str) -> type[ICMPv4Socke
     return Bound
 
 
-async def ping(
-    address: str, source: Source, count: int, interval: float, timeout: float, privileged: bool
-) -> icmplib.Host:
-    """icmplib's `async_ping` with the socket bound to `source` (same loop, same result)."""
-    if icmplib.utils.is_hostname(address):
-        address = (await icmplib.async_resolve(address))[0]
+def socket_kind(address: str, interface: str | None) -> type[ICMPv4Socket]:
+    """icmplib's socket class for the IP `address`, bound to `interface` when one is given."""
     base = ICMPv6Socket if icmplib.utils.is_ipv6_address(address) else ICMPv4Socket
-    kind = _device_socket(base, source.interface) if source.interface else base
-    ident = icmplib.utils.unique_identifier()
-    rtts: list[float] = []
-    sent = 0
-    with AsyncSocket(kind(source.address, privileged)) as sock:
-        for sequence in range(count):
-            if sequence:
-                await asyncio.sleep(interval)
-            request = icmplib.ICMPRequest(destination=address, id=ident, sequence=sequence)
-            try:
-                sock.send(request)
-                sent += 1
-                reply = await sock.receive(request, timeout)
-                reply.raise_for_status()
-                rtts.append((reply.time - request.time) * 1000)
-            except icmplib.ICMPLibError:
-                pass
-    return icmplib.Host(address, sent, rtts)
+    return _device_socket(base, interface) if interface else base

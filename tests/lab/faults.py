@@ -17,13 +17,15 @@ Where each fault acts (hops: lan = office-router, wan = router-isp, backbone = i
 
 from __future__ import annotations
 
+import io
+import select
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 from tests.lab.servers import control
 from tests.lab.topology import ANCHOR, BULK_PORT, HOPS, Topology, sh
@@ -172,6 +174,7 @@ class BandwidthCap(Fault):
         self.label = f"bandwidth-cap {rate / 1e6:g}mbit queue {queue * 1000:.0f}ms"
         hop = HOPS["wan"]
         self.role, self.ifname = hop.far, hop.far_if
+        self._said: IO[bytes] = io.BytesIO()  # the load generator's stdout, once started
 
     def start(self) -> None:
         # latency 5s: a limit far above the clamped window, so the load never causes drops.
@@ -187,10 +190,21 @@ class BandwidthCap(Fault):
             "--window",
             str(window),
         ]
-        self.topo.spawn("load", "office", argv, cwd=str(Path(__file__).parents[2]))
+        load = self.topo.spawn(
+            "load", "office", argv, cwd=str(Path(__file__).parents[2]), stdout=subprocess.PIPE
+        )
+        # The cap is a fault only once the office's traffic fills it: wait for the download to
+        # flow (an interpreter starting on a busy machine takes a second or two), so that the
+        # measured start is the link's, not Python's.
+        assert load.stdout is not None
+        self._said = load.stdout
+        ready, _, _ = select.select([load.stdout], [], [], 15)
+        if not ready or load.stdout.readline() != b"flowing\n":
+            raise RuntimeError("tests.lab.load did not start its download within 15 s")
 
     def stop(self) -> None:
         self.topo.kill("load")
+        self._said.close()
         sh("tc", "-n", self.topo.ns(self.role), "qdisc", "del", "dev", self.ifname, "root",
            check=False)  # fmt: skip
 

@@ -26,6 +26,8 @@ def receive(host: str, port: int, window: int, seconds: float) -> int:
     sock.settimeout(5.0)
     sock.connect((host, port))
     total = 0
+    # Say when the data flows: the fault (a full link) starts then, not when Python started.
+    print("flowing", flush=True)
     deadline = time.monotonic() + seconds
     try:
         while time.monotonic() < deadline:

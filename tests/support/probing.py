@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +14,7 @@ from monitor.probes.context import ProbeContext, icmp_mode
 from monitor.probes.result import ProbeResult
 from monitor.runner import run_probe
 from tests.support.tools import skip_or_fail
+from tests.support.wait import wait_until
 
 LOCALHOST = "127.0.0.1"
 
@@ -55,3 +57,27 @@ def require_icmp() -> None:
         f"ICMP needs root or ping_group_range covering gid {os.getgid()} "
         f"(uid {os.geteuid()} has neither); run the tests as root"
     )
+
+
+@asynccontextmanager
+async def kernel_stamps_on() -> AsyncIterator[None]:
+    """Hold the kernel's receive stamping on, and wait until it is.
+
+    The kernel flips that switch by deferred work when the first socket asks, so a test's
+    first answer can beat it and come without a stamp (the probe then falls back to its
+    clock, which the timing tests tell apart from the stamps). The daemon holds it on for
+    its whole life (ProbeContext.keep_stamps_on).
+    """
+    from monitor.probes.kstamp import RX_ANCILLARY, receive_stamps, rx_stamp
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((LOCALHOST, 0))
+        sock.setblocking(False)
+        receive_stamps(sock)
+
+        def stamped() -> bool:
+            sock.sendto(b"?", sock.getsockname())
+            return rx_stamp(sock.recvmsg(1, RX_ANCILLARY)[1]) is not None
+
+        await wait_until(stamped, timeout=5, what="the kernel's receive stamps")
+        yield
