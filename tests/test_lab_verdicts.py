@@ -15,7 +15,13 @@ from dataclasses import dataclass
 import pytest
 
 from tests.lab.faults import Fault, inject
-from tests.lab.fixtures import assert_within, lab, measure, outages_since, tolerance  # noqa: F401
+from tests.lab.fixtures import (  # noqa: F401
+    assert_within,
+    lab,
+    measure,
+    settled_outages_since,
+    tolerance,
+)
 from tests.lab.lab import Lab
 from tests.lab.pantau import Pantau
 
@@ -70,7 +76,7 @@ def test_fault_gets_its_verdict_on_time(lab: Lab, watcher: Pantau, name: str) ->
     injected = inject(case.fault(lab), HOLD)
     watcher.wait_steady()
     tol = tolerance(watcher)
-    (outage,) = outages_since(watcher, injected.start)
+    (outage,) = settled_outages_since(watcher, injected.start)
     assert outage["kind"] == case.kind, outage
     assert [d["domain"] for d in outage["domains"]] == [case.domain], outage
     assert_within(measure(outage, injected, name), tol)
@@ -85,6 +91,6 @@ def test_isp_cut_just_after_the_anchor_probe_is_not_blamed_on_the_data_center(
     time.sleep(max(watcher.next_probe("internet-anchor", after=0.05) - time.time(), 0))
     injected = inject(lab.link_down("wan"), HOLD)
     watcher.wait_steady()
-    (outage,) = outages_since(watcher, injected.start)
+    (outage,) = settled_outages_since(watcher, injected.start)
     assert [d["domain"] for d in outage["domains"]] == ["isp"], outage
     assert_within(measure(outage, injected, "isp-cut-worst-phase"), tolerance(watcher))

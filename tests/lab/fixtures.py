@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -66,6 +67,19 @@ def outages_since(daemon: Pantau, since: float) -> list[dict[str, Any]]:
     """
     rows = daemon.ledger()["outages"]
     return [r for r in rows if r["ended_at"] is None or r["ended_at"] > since]
+
+
+def settled_outages_since(
+    daemon: Pantau, since: float, timeout: float = 10.0
+) -> list[dict[str, Any]]:
+    """`outages_since`, once the ledger shows them all closed: the daemon logs the link up
+    before its writer thread has stored the outage's end, and a loaded machine widens that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = outages_since(daemon, since)
+        if all(r["ended_at"] is not None for r in rows) or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)
 
 
 def measure(outage: dict[str, Any], injected: Injected, scenario: str) -> dict[str, float]:
