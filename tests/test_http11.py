@@ -8,6 +8,7 @@ import gzip
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import h11
 import pytest
 
 from tests.support.probing import http_target, probe_context, probe_once
@@ -84,3 +85,17 @@ async def test_an_answer_that_is_not_http_is_a_network_outcome(raw: bytes, reaso
     async with answering(raw) as url, probe_context() as ctx:
         result = await probe_once(ctx, http_target(url, body_regex="x"), deadline=2)
     assert result.reason == reason, result.message
+
+
+async def test_an_answer_queued_behind_the_deadline_is_dropped_quietly() -> None:
+    """The deadline cancels the wait for the answer's head; the answer's bytes, already read
+    in the same turn of the loop, arrive after it: no "protocol.data_received() call failed"."""
+    from monitor.probes.http11 import _Reader
+    from monitor.probes.wire_clock import WireClock
+
+    reader = _Reader(WireClock(), head_only=False, whole=True)
+    reader.conn.send(h11.Request(method="GET", target="/", headers=[("Host", "x")]))
+    reader.head.cancel()  # what the deadline's cancellation does to the awaited future
+    reader.data_received(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    assert reader.head.cancelled()
+    assert reader.done.result() == b"ok"

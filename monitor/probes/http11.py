@@ -119,7 +119,8 @@ class _Reader(asyncio.Protocol):
             return
         if isinstance(event, h11.Response):
             self.decoder = _decoder(event.headers)
-            self.head.set_result(event)
+            if not self.head.done():  # cancelled by the deadline, its data already queued
+                self.head.set_result(event)
             if self.head_only:
                 self.done.set_result(b"")
         elif isinstance(event, h11.Data):
