@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from bench.probers import Blackbox, Driver, targets
-from bench.soak import LAG_INTERVAL
+from bench.soak import LAG_INTERVAL, rss_over
 
 
 def blackbox_rss(workdir: Path, count: int, seconds: float) -> tuple[float, float]:
@@ -16,10 +15,7 @@ def blackbox_rss(workdir: Path, count: int, seconds: float) -> tuple[float, floa
     duration = 2 * LAG_INTERVAL + seconds + 1
     driver = Driver(workdir, blackbox, targets("http", count), LAG_INTERVAL, duration, 5.0)
     try:
-        time.sleep(2 * LAG_INTERVAL)
-        start = blackbox.proc.rss_mb()
-        time.sleep(seconds)
-        end = blackbox.proc.rss_mb()
+        start, end = rss_over(blackbox.proc, seconds)
     finally:
         driver.stop()
         blackbox.stop()

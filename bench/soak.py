@@ -273,11 +273,16 @@ def soak(workdir: Path, count: int, seconds: float) -> Soak:
     scraper = Scraper(daemon)
     scraper.start()
     try:
-        time.sleep(2 * LAG_INTERVAL)
-        start = daemon.proc.rss_mb()
-        time.sleep(seconds)
-        end = daemon.proc.rss_mb()
+        start, end = rss_over(daemon.proc, seconds)
     finally:
         scraper.stop()
         daemon.stop()
     return Soak(count, seconds, start, end, len(scraper.scrapes))
+
+
+def rss_over(proc: Any, seconds: float) -> tuple[float, float]:
+    """(RSS after the first two intervals, RSS after `seconds` more) of a running prober."""
+    time.sleep(2 * LAG_INTERVAL)
+    start = proc.rss_mb()
+    time.sleep(seconds)
+    return start, proc.rss_mb()
