@@ -55,13 +55,15 @@ Duration = Annotated[
 ]
 
 
-def between(low: float, high: float) -> AfterValidator:
-    """A validator for `Annotated[..., between(0.1, 60)]`: one line naming both bounds."""
+def between(low: float, high: float, example: str | None = None) -> AfterValidator:
+    """A validator for `Annotated[..., between(0.1, 60)]`: one line naming both bounds (and a
+    value to write, when given)."""
+    hint = f" (e.g. {example})" if example else ""
 
     def check(seconds: float) -> float:
         if not low <= seconds <= high:
             raise ValueError(
-                f"must be between {format_duration(low)} and {format_duration(high)}; "
+                f"must be between {format_duration(low)} and {format_duration(high)}{hint}; "
                 f"got {format_duration(seconds)}"
             )
         return seconds

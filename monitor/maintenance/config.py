@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from monitor.durations import Duration, format_duration
+from monitor.durations import Duration, between
 
 AnnouncedBy = Literal["center", "isp", "office"]
 ANNOUNCERS: tuple[AnnouncedBy, ...] = ("center", "isp", "office")
@@ -136,7 +136,7 @@ class MaintenanceConfig(Schedule):
     """`maintenance:` the office's windows, and optionally the center's schedule file."""
 
     url: str | None = None
-    refresh: Duration = 900.0
+    refresh: Annotated[Duration, between(10.0, 86400.0, example="15m")] = 900.0
     timeout: Duration = 10.0
 
     @field_validator("url")
@@ -149,13 +149,4 @@ class MaintenanceConfig(Schedule):
                     "must be an http:// or https:// URL of a YAML or JSON schedule "
                     f"(e.g. https://pusat.example/jadwal.yaml); got {value!r}"
                 )
-        return value
-
-    @field_validator("refresh")
-    @classmethod
-    def _refresh(cls, value: float) -> float:
-        if not 10 <= value <= 86400:
-            raise ValueError(
-                f"must be between 10s and 24h (e.g. 15m); got {format_duration(value)}"
-            )
         return value

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from monitor.durations import Duration
+from monitor.durations import Duration, between
 from monitor.vocabulary import Role
 
 OwnerRole = Role  # a hop is owned by one of the roles a target has
@@ -41,17 +42,10 @@ class PathConfig(BaseModel):
     owners: list[PathOwner] = Field(default_factory=list)
     max_ttl: int = Field(default=30, ge=1, le=64)
     probes: int = Field(default=5, ge=1, le=100)  # per hop; loss needs a few to be a ratio
-    timeout: Duration = 1.0  # the wait for the last probe's reply
+    timeout: Annotated[Duration, between(0.05, 10.0, example="1s")] = 1.0  # the last reply's wait
     baseline_every: Duration = 900.0  # the healthy path, every 15 minutes
     min_gap: Duration = 300.0  # per target, outside link-state changes
     loss_threshold: float = Field(default=0.1, gt=0, le=1)
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, value: float) -> float:
-        if not 0.05 <= value <= 10:
-            raise ValueError(f"must be between 50ms and 10s (e.g. 1s); got {value:g}s")
-        return value
 
     @field_validator("min_gap", "baseline_every")
     @classmethod
