@@ -16,7 +16,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 
 from monitor.cli import main
-from monitor.config import parse_config
+from monitor.config import Config, parse_config
 from monitor.exposition import render
 from monitor.metrics import Metrics
 from monitor.path.tracer import TraceSettings, trace
@@ -103,7 +103,8 @@ def test_without_uplinks_the_verdict_is_the_old_one() -> None:
     assert verdicts.link.state == "down" and verdicts.uplinks == {}
 
 
-def test_up_on_backup_is_a_gauge_and_a_ledger_row(tmp_path: Path) -> None:
+def _watching(tmp_path: Path) -> tuple[Config, CollectorRegistry, DegradedLedger, UplinkWatch]:
+    """An UplinkWatch over TARGETS (TCP targets on two uplinks), its registry and its ledger."""
     config = parse_config(
         {
             "office": {"name": "Grobogan"},
@@ -116,7 +117,11 @@ def test_up_on_backup_is_a_gauge_and_a_ledger_row(tmp_path: Path) -> None:
     )
     registry = CollectorRegistry()
     ledger = DegradedLedger(tmp_path / "pantau.db", "grobogan")
-    watch = UplinkWatch(config, Metrics(registry), ledger)
+    return config, registry, ledger, UplinkWatch(config, Metrics(registry), ledger)
+
+
+def test_up_on_backup_is_a_gauge_and_a_ledger_row(tmp_path: Path) -> None:
+    config, registry, ledger, watch = _watching(tmp_path)
 
     def sample(name: str, **labels: str) -> float | None:
         return registry.get_sample_value(name, labels)
@@ -307,19 +312,7 @@ async def test_run_names_a_missing_source_and_the_service_is_up_on_backup(
 def test_a_ledger_that_cannot_be_written_leaves_the_verdict_standing(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    config = parse_config(
-        {
-            "office": {"name": "Grobogan"},
-            "targets": [
-                {"name": n, "role": r, "kind": "tcp", "host": "127.0.0.1", "port": 9}
-                | ({"uplink": u} if u else {})
-                for n, (r, u) in TARGETS.items()
-            ],
-        }
-    )
-    registry = CollectorRegistry()
-    ledger = DegradedLedger(tmp_path / "pantau.db", "grobogan")
-    watch = UplinkWatch(config, Metrics(registry), ledger)
+    _, registry, ledger, watch = _watching(tmp_path)
     ledger.close()  # every write now fails
     with caplog.at_level(logging.ERROR, logger="pantau.uplinks"):
         verdicts = watch.update(states("isp-fiber,dc-fiber"), 200.0)
