@@ -116,6 +116,7 @@ class ProbeScheduler:
         self._stopping = False
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._base = 0.0  # loop time of the first slot of every group
+        self._loop: asyncio.AbstractEventLoop | None = None  # the running loop, from start()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._groups: list[_Group] = []
         self._observer = observer
@@ -148,7 +149,8 @@ class ProbeScheduler:
 
     def start(self) -> None:
         now = self._clock.now()
-        self._base = asyncio.get_running_loop().time()
+        self._loop = asyncio.get_running_loop()
+        self._base = self._loop.time()
         offsets = start_offsets(self._config)
         grouped: dict[float, list[Target]] = defaultdict(list)
         for target in self._config.targets:
@@ -199,7 +201,9 @@ class ProbeScheduler:
     def _fire(self, group: _Group, member: int, planned: float) -> None:
         if self._stopping:
             return
-        loop = asyncio.get_running_loop()
+        # The loop start() ran on: asyncio.get_running_loop() makes a getpid() system call on
+        # Python 3.11, once per probe here.
+        loop = self._loop or asyncio.get_running_loop()
         now = loop.time()
         target = group.targets[member]
         if target.name in self._running:
