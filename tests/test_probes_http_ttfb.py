@@ -212,6 +212,35 @@ async def test_without_a_send_stamp_the_departure_is_the_clock_before_send(
     assert result.observation.phases["ttfb"] >= SERVER_DELAY + STALL_BEFORE_SEND * 0.9
 
 
+STALL_AFTER_HANDSHAKE = 0.2  # how long the test holds the probe between TLS up and the request
+
+
+async def test_the_handshakes_last_send_is_not_the_request(server, tls, tmp_path, monkeypatch):
+    """TLS 1.3's client Finished leaves after the connection counts as up: TTFB must start at
+    the request, not at that send (a CI run saw dns+connect+tls+ttfb exceed the total)."""
+    import monitor.probes.http11 as http11
+
+    scheme, srv = server
+    target = http_target(
+        f"{scheme}://127.0.0.1:{srv.port}/", tls_ca_file=tls.write_ca(tmp_path / "ca.pem")
+    )
+    build = http11._request
+
+    def slow_build(*args: object) -> object:
+        time.sleep(STALL_AFTER_HANDSHAKE)  # the loop is busy after the handshake, before the send
+        return build(*args)
+
+    monkeypatch.setattr(http11, "_request", slow_build)
+    async with kernel_stamps_on(), probe_context() as ctx:
+        result = await probe_once(ctx, target, deadline=5)
+
+    assert result.ok, result.message
+    phases = result.observation.phases
+    assert phases["total"] >= STALL_AFTER_HANDSHAKE  # the stall really delayed the probe
+    assert SERVER_DELAY * 0.9 <= phases["ttfb"] < SERVER_DELAY + 0.03
+    assert phases["dns"] + phases["connect"] + phases["tls"] + phases["ttfb"] <= phases["total"]
+
+
 def test_send_stamps_are_drained_so_the_socket_does_not_stay_readable():
     """A stamp left on the error queue raises EPOLLERR for ever: the loop would spin."""
     import select
