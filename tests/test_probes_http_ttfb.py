@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,11 +86,23 @@ def server(request: pytest.FixtureRequest, tls: TlsMaterial) -> Iterator[tuple[s
     srv.close()
 
 
-async def test_ttfb_is_the_wire_time_even_when_the_loop_stalls(server, tls, tmp_path: Path):
-    scheme, srv = server
-    target = http_target(
+def _target(scheme: str, srv: DelayedServer, tls: TlsMaterial, tmp_path: Path) -> Any:
+    return http_target(
         f"{scheme}://127.0.0.1:{srv.port}/", tls_ca_file=tls.write_ca(tmp_path / "ca.pem")
     )
+
+
+async def _stamped_phases(target: Any) -> dict[str, float]:
+    """One successful probe with kernel stamps on; its phases."""
+    async with kernel_stamps_on(), probe_context() as ctx:
+        result = await probe_once(ctx, target, deadline=5)
+    assert result.ok, result.message
+    return dict(result.observation.phases)
+
+
+async def test_ttfb_is_the_wire_time_even_when_the_loop_stalls(server, tls, tmp_path: Path):
+    scheme, srv = server
+    target = _target(scheme, srv, tls, tmp_path)
     loop = asyncio.get_running_loop()
     # Stall the loop from 10 ms after the server has the request to 210 ms: the answer arrives
     # at ~50 ms, while the loop is blocked. Timed from the request, not from the probe's start:
@@ -98,11 +111,7 @@ async def test_ttfb_is_the_wire_time_even_when_the_loop_stalls(server, tls, tmp_
     srv.on_request = lambda: loop.call_soon_threadsafe(
         loop.call_later, 0.01, time.sleep, LOOP_STALL
     )
-    async with kernel_stamps_on(), probe_context() as ctx:
-        result = await probe_once(ctx, target, deadline=5)
-
-    assert result.ok, result.message
-    phases = result.observation.phases
+    phases = await _stamped_phases(target)
     assert phases["total"] >= LOOP_STALL  # the stall really delayed the probe
     # The kernel saw the first byte ~SERVER_DELAY after the request; a loop stopwatch would
     # report ~LOOP_STALL. With TLS, the server's session tickets arrive right after the
@@ -180,17 +189,12 @@ def _stall_after_the_clock_read(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_the_request_departs_at_the_kernels_send_stamp(server, tls, tmp_path, monkeypatch):
     """TTFB starts at the kernel's send stamp: a stall before send() does not count."""
     scheme, srv = server
-    target = http_target(
-        f"{scheme}://127.0.0.1:{srv.port}/", tls_ca_file=tls.write_ca(tmp_path / "ca.pem")
-    )
+    target = _target(scheme, srv, tls, tmp_path)
     _stall_after_the_clock_read(monkeypatch)
-    async with kernel_stamps_on(), probe_context() as ctx:
-        result = await probe_once(ctx, target, deadline=5)
-
-    assert result.ok, result.message
+    phases = await _stamped_phases(target)
     # The server answers SERVER_DELAY after the request reached it; counted from the clock
     # read, TTFB would be SERVER_DELAY + STALL_BEFORE_SEND.
-    assert SERVER_DELAY * 0.9 <= result.observation.phases["ttfb"] < SERVER_DELAY + 0.03
+    assert SERVER_DELAY * 0.9 <= phases["ttfb"] < SERVER_DELAY + 0.03
 
 
 async def test_without_a_send_stamp_the_departure_is_the_clock_before_send(
@@ -200,9 +204,7 @@ async def test_without_a_send_stamp_the_departure_is_the_clock_before_send(
     import monitor.probes.http11 as http11
 
     scheme, srv = server
-    target = http_target(
-        f"{scheme}://127.0.0.1:{srv.port}/", tls_ca_file=tls.write_ca(tmp_path / "ca.pem")
-    )
+    target = _target(scheme, srv, tls, tmp_path)
     _stall_after_the_clock_read(monkeypatch)
     monkeypatch.setattr(http11, "send_stamps", lambda sock, flags: False)
     async with probe_context() as ctx:
@@ -210,6 +212,29 @@ async def test_without_a_send_stamp_the_departure_is_the_clock_before_send(
 
     assert result.ok, result.message
     assert result.observation.phases["ttfb"] >= SERVER_DELAY + STALL_BEFORE_SEND * 0.9
+
+
+STALL_AFTER_HANDSHAKE = 0.2  # how long the test holds the probe between TLS up and the request
+
+
+async def test_the_handshakes_last_send_is_not_the_request(server, tls, tmp_path, monkeypatch):
+    """TLS 1.3's client Finished leaves after the connection counts as up: TTFB must start at
+    the request, not at that send (a CI run saw dns+connect+tls+ttfb exceed the total)."""
+    import monitor.probes.http11 as http11
+
+    scheme, srv = server
+    target = _target(scheme, srv, tls, tmp_path)
+    build = http11._request
+
+    def slow_build(*args: object) -> object:
+        time.sleep(STALL_AFTER_HANDSHAKE)  # the loop is busy after the handshake, before the send
+        return build(*args)
+
+    monkeypatch.setattr(http11, "_request", slow_build)
+    phases = await _stamped_phases(target)
+    assert phases["total"] >= STALL_AFTER_HANDSHAKE  # the stall really delayed the probe
+    assert SERVER_DELAY * 0.9 <= phases["ttfb"] < SERVER_DELAY + 0.03
+    assert phases["dns"] + phases["connect"] + phases["tls"] + phases["ttfb"] <= phases["total"]
 
 
 def test_send_stamps_are_drained_so_the_socket_does_not_stay_readable():

@@ -72,9 +72,6 @@ class _Reader(asyncio.Protocol):
         self.parts: list[bytes] = []
         self.size = 0
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.clock.armed = True  # TCP and TLS are up: the next send is the request
-
     def data_received(self, data: bytes) -> None:
         clock = self.clock
         if clock.first_byte_ns is None and data:
@@ -298,6 +295,10 @@ async def fetch(
         request = _request(
             method, host, port, parts.scheme, parts.path, tuple((headers or {}).items())
         )
+        # Armed here, not when the protocol is connected: asyncio connects it as TLS comes up
+        # and only then flushes TLS 1.3's client Finished, which would be stamped as the
+        # request and count the wait before our write as time to first byte.
+        answer.wire.armed = True  # the next send is the request
         transport.write(reader.conn.send(request) or b"")
         answer.sent = time.monotonic()
         phase.enter("response")

@@ -222,7 +222,10 @@ class _StampedResponseHandler(ResponseHandler):
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
-        # Called once the connection, TLS included, is up: the next send is the request.
+        # Called once the connection, TLS included, is up: the next send is taken for the
+        # request. With TLS 1.3 that is the client's Finished, flushed just after this call,
+        # so TTFB here counts from it; the probe's own client (http11.py) arms at its write.
+        # Only `measuring()` callers (tests) time requests through this path.
         clock = _CURRENT.get()
         if clock is not None:
             clock.armed = True
