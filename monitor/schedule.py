@@ -68,7 +68,8 @@ def start_offsets(config: Config) -> dict[str, float]:
     """Seconds after start at which each target first fires: evenly spread per interval.
 
     Targets that share an interval are spaced interval/n apart, so a thousand targets never
-    fire in the same millisecond and the load on the loop (and the link) stays flat.
+    fire all at once and the load on the loop (and the link) stays flat; the scheduler then
+    rounds these down to WAKE_GRID, so a few that fall in one step share a wake-up.
     """
     groups: dict[float, list[Target]] = defaultdict(list)
     for target in config.targets:
