@@ -76,8 +76,12 @@ def test_fault_gets_its_verdict_on_time(lab: Lab, watcher: Pantau, name: str) ->
     injected = inject(case.fault(lab), HOLD)
     watcher.wait_steady()
     tol = tolerance(watcher)
-    (outage,) = settled_outages_since(watcher, injected.start)
-    assert outage["kind"] == case.kind, outage
+    rows = settled_outages_since(watcher, injected.start)
+    # Episodes of the case's kind: on a loaded machine a probe can also cross slow_latency
+    # and add a short "slow" episode beside an outage (a CI run failed on two rows here).
+    matching = [r for r in rows if r["kind"] == case.kind]
+    assert len(matching) == 1, rows
+    (outage,) = matching
     assert [d["domain"] for d in outage["domains"]] == [case.domain], outage
     assert_within(measure(outage, injected, name), tol)
 
