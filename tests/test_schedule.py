@@ -18,19 +18,12 @@ from monitor.probes.context import ProbeContext
 from monitor.probes.result import REASONS, ProbeResult
 from monitor.sim import SimNetwork
 from tests.support.daemon import fast_config, running
-from tests.support.factories import result
+from tests.support.factories import result, tcp_targets_config
 from tests.support.wait import wait_until
 
 
 def config_with(n: int, interval: str = "10s") -> object:
-    targets = [
-        {"name": f"t{i}", "role": "datacenter", "kind": "tcp", "host": "127.0.0.1", "port": 1}
-        for i in range(n)
-    ]
-    return parse_config(
-        {"office": {"name": "X"}, "defaults": {"interval": interval, "timeout": "1s"},
-         "targets": targets}
-    )  # fmt: skip
+    return tcp_targets_config(n, interval)
 
 
 def test_start_offsets_spread_targets_evenly_across_the_interval() -> None:

@@ -5,22 +5,11 @@ from __future__ import annotations
 import math
 
 from monitor import schedule
-from monitor.config import Config, parse_config
-
-
-def _config(n: int, interval: str) -> Config:
-    targets = [
-        {"name": f"t{i}", "role": "datacenter", "kind": "tcp", "host": "127.0.0.1", "port": 1}
-        for i in range(n)
-    ]
-    return parse_config(
-        {"office": {"name": "X"}, "defaults": {"interval": interval, "timeout": "1s"},
-         "targets": targets}
-    )  # fmt: skip
+from tests.support.factories import tcp_targets_config
 
 
 def _group(n: int, interval: str) -> schedule._Group:
-    config = _config(n, interval)
+    config = tcp_targets_config(n, interval)
     offsets = schedule.start_offsets(config)
     return schedule._Group(
         config.interval_of(config.targets[0]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from monitor.config import Config, parse_config
 from monitor.probes.result import Observation, ProbeResult, Reason
 from monitor.state import TargetState, Thresholds
 
@@ -49,3 +50,15 @@ def world(states: dict[str, str], reason: str = "timeout", roles: dict | None = 
         assert t.state == wanted
         targets.append(t)
     return targets
+
+
+def tcp_targets_config(n: int, interval: str = "10s") -> Config:
+    """A config of `n` TCP targets t0..t{n-1} sharing one interval (for schedule tests)."""
+    targets = [
+        {"name": f"t{i}", "role": "datacenter", "kind": "tcp", "host": "127.0.0.1", "port": 1}
+        for i in range(n)
+    ]
+    return parse_config(
+        {"office": {"name": "X"}, "defaults": {"interval": interval, "timeout": "1s"},
+         "targets": targets}
+    )  # fmt: skip
