@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from monitor.ledger_schema import CACHE_KIB, migrate
+from monitor.ledger_schema import migrate, open_store
 
 EpisodeKind = Literal["outage", "slow"]
 
@@ -76,13 +76,11 @@ class Ledger:
         self.office = office
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db = open_store(path)
         self._db.execute("PRAGMA journal_mode=WAL")
         # NORMAL under WAL: a committed row survives a process kill; only an OS crash can
         # lose the last transactions, which is the "last few seconds" we accept.
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         migrate(self._db)  # the schema is monitor/ledger_schema.py's
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 CACHE_KIB = 512
 """SQLite's page cache per connection to the file (`PRAGMA cache_size=-CACHE_KIB`), every store.
@@ -25,6 +26,16 @@ The default is 2 MB per connection, filled as the file grows: the ledger's reade
 at 1,000 targets took +4 MB RSS within minutes, a small office the same within days. Writers
 append; the readers' scans outgrow any cache, and the OS keeps the file's pages anyway. 512 KiB
 holds the upper pages of the indexes."""
+
+
+def open_store(path: str | Path) -> sqlite3.Connection:
+    """A connection to the ledger file as every store opens it: autocommit (each store runs its
+    own transactions), usable from the writer thread, waiting up to 5 s for another's lock, and
+    the page cache capped at CACHE_KIB. Stores add their own journal and sync pragmas."""
+    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA busy_timeout=5000")
+    db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    return db
 
 
 class SchemaError(Exception):

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -37,7 +36,7 @@ from monitor.ledger import (
     episode_row,
     uncovered,
 )
-from monitor.ledger_schema import CACHE_KIB
+from monitor.ledger_schema import open_store
 
 # 25 targets probed every 15 s for 16 hours; 136 bytes each in memory (measured), 14 MB at most.
 # Writing all of them when the disk recovers took 0.7 s (in the writer thread, not the loop).
@@ -198,9 +197,7 @@ class BufferedLedger(Ledger):
     def reattach(self, path: Path) -> None:
         """Read from `path` from now on (the writer moved there, see LedgerWriter._rescue)."""
         self._db.close()
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        self._db = open_store(path)
         self.path = path
 
     def take(self) -> Batch:

@@ -18,7 +18,7 @@ import aiohttp
 import yaml
 from pydantic import ValidationError
 
-from monitor.ledger_schema import CACHE_KIB, migrate
+from monitor.ledger_schema import migrate, open_store
 from monitor.maintenance.config import MaintenanceConfig, Schedule
 from monitor.maintenance.plan import Planned, windows_between
 
@@ -38,9 +38,7 @@ class CentralStore:
         self.office = office
         self._db: sqlite3.Connection | None = None
         if str(path) != ":memory:" and Path(path).exists():
-            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            self._db = open_store(path)
             if create:
                 migrate(self._db)  # the table is monitor/ledger_schema.py's
 

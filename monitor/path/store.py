@@ -8,12 +8,11 @@ migrations (monitor/ledger_schema.py). WAL lets both write the same file. Kept l
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Literal
 
-from monitor.ledger_schema import CACHE_KIB, migrate
+from monitor.ledger_schema import migrate, open_store
 from monitor.path.trace import Trace
 
 TraceKind = Literal["baseline", "transition", "demand"]
@@ -26,9 +25,7 @@ class PathStore:
     def __init__(self, path: str | Path, office: str) -> None:
         self.office = office
         self._guard = threading.Lock()
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        self._db = open_store(path)
         migrate(self._db)  # the table is monitor/ledger_schema.py's
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from monitor.ledger_schema import CACHE_KIB, migrate
+from monitor.ledger_schema import migrate, open_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +76,10 @@ class Outbox:
 
     @staticmethod
     def _connect(path: str | Path) -> sqlite3.Connection:
-        db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        db = open_store(path)
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA busy_timeout=5000")
         # FULL: a row marked sent must survive a power cut, or the day's mail goes out twice.
         db.execute("PRAGMA synchronous=FULL")
-        db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         return db
 
     def reattach(self, path: str | Path) -> None:

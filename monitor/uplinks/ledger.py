@@ -10,7 +10,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.ledger_schema import CACHE_KIB, migrate
+from monitor.ledger_schema import migrate, open_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +34,7 @@ class DegradedLedger:
     def __init__(self, path: str | Path, office: str, create: bool = True) -> None:
         """`create=False`: a reader (a view, the CLI) never writes the schema."""
         self.office = office
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        self._db = open_store(path)
         if create:
             migrate(self._db)  # the table is monitor/ledger_schema.py's
 
