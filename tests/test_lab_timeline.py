@@ -16,6 +16,7 @@ from tests.lab.fixtures import (  # noqa: F401
     outages_since,
     pantau,
     record,
+    settled_outages_since,
     tolerance,
 )
 from tests.lab.lab import Lab
@@ -54,7 +55,7 @@ def test_a_flapping_link_gives_one_outage_per_flap(lab: Lab, pantau: Start) -> N
     daemon = pantau()
     flaps = run_timeline([(20.0 * n, lab.link_down("wan"), 5.0) for n in range(3)])
     daemon.wait_steady()
-    outages = outages_since(daemon, flaps[0].start)
+    outages = settled_outages_since(daemon, flaps[0].start)
     assert len(outages) == 3, outages
     for n, (outage, flap) in enumerate(zip(outages, flaps, strict=True)):
         assert [d["domain"] for d in outage["domains"]] == ["isp"], outage
@@ -70,7 +71,7 @@ def test_isp_back_while_the_data_center_stays_down_is_one_outage(
         [(0.0, lab.link_down("wan"), 10.0), (4.0, lab.link_down("backbone"), 14.0)]
     )
     daemon.wait_steady()
-    (outage,) = outages_since(daemon, isp.start)
+    (outage,) = settled_outages_since(daemon, isp.start)
     assert [d["domain"] for d in outage["domains"]] == ["isp", "datacenter"], outage
     tol = tolerance(daemon)
     switch = outage["domain_times"][1][0]
@@ -103,9 +104,8 @@ def test_pantau_killed_mid_outage_keeps_one_outage_and_the_gap(
         fault.stop()
     ended = time.time()
     daemon.wait_steady()
-    data = daemon.ledger()
-    (outage,) = [o for o in data["outages"] if o["ended_at"] is None or o["ended_at"] > started]
-    (gap,) = [g for g in data["unmonitored"] if g["reason"] == "daemon_not_running"]
+    (outage,) = settled_outages_since(daemon, started)
+    (gap,) = [g for g in daemon.ledger()["unmonitored"] if g["reason"] == "daemon_not_running"]
     tol = tolerance(daemon)
     # The gap runs from the last heartbeat (at most 2 s of flush before the kill) to the
     # first verdict after the restart (start-up plus down_after probes, back-dated).
@@ -130,7 +130,7 @@ def test_a_silent_resolver_is_blamed_on_dns(lab: Lab, pantau: Start) -> None:  #
     daemon = pantau(targets=SILENT_OK)
     injected = inject(lab.dns("silent"), 8.0)
     daemon.wait_steady()
-    (outage,) = outages_since(daemon, injected.start)
+    (outage,) = settled_outages_since(daemon, injected.start)
     assert [d["domain"] for d in outage["domains"]] == ["dns"], outage
     assert_within(measure(outage, injected, "dns-silent"), tolerance(daemon, "dc-siak"))
 
@@ -142,6 +142,6 @@ def test_a_silent_resolver_is_blamed_on_dns_with_a_short_timeout(
     daemon = pantau()  # dc-siak timeout 800 ms: shorter than the resolver's 1 s
     injected = inject(lab.dns("silent"), 6.0)
     daemon.wait_steady()
-    (outage,) = outages_since(daemon, injected.start)
+    (outage,) = settled_outages_since(daemon, injected.start)
     record("dns-silent-short-timeout", {"domains": [d["domain"] for d in outage["domains"]]})
     assert [d["domain"] for d in outage["domains"]] == ["dns"], outage

@@ -59,24 +59,32 @@ def tolerance(daemon: Pantau, target: str | None = None) -> float:
     return max(config.interval_of(t) + config.timeout_of(t) for t in targets)
 
 
-def outages_since(daemon: Pantau, since: float) -> list[dict[str, Any]]:
-    """Episodes (outages and slow periods) that ended after `since`, or are open.
+def outages_since(
+    daemon: Pantau, since: float, kind: str | None = "outage"
+) -> list[dict[str, Any]]:
+    """Episodes of `kind` (None: outages and slow periods) that ended after `since`, or are open.
 
     Pass the injection's start: an earlier case's episode ended before the daemon was steady
     again, so before this injection; this one's may start a little earlier (a probe in flight).
+    Outages only by default: on a loaded machine a probe can cross slow_latency and add a true
+    "slow" episode beside the outage under test (CI runs failed on that twice).
     """
     rows = daemon.ledger()["outages"]
-    return [r for r in rows if r["ended_at"] is None or r["ended_at"] > since]
+    return [
+        r
+        for r in rows
+        if (r["ended_at"] is None or r["ended_at"] > since) and kind in (None, r["kind"])
+    ]
 
 
 def settled_outages_since(
-    daemon: Pantau, since: float, timeout: float = 10.0
+    daemon: Pantau, since: float, timeout: float = 10.0, kind: str | None = "outage"
 ) -> list[dict[str, Any]]:
     """`outages_since`, once the ledger shows them all closed: the daemon logs the link up
     before its writer thread has stored the outage's end, and a loaded machine widens that."""
     deadline = time.monotonic() + timeout
     while True:
-        rows = outages_since(daemon, since)
+        rows = outages_since(daemon, since, kind)
         if all(r["ended_at"] is not None for r in rows) or time.monotonic() > deadline:
             return rows
         time.sleep(0.1)
