@@ -66,6 +66,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--max-window", type=float, default=6.0, help="seconds per max-rate step")
     parser.add_argument(
+        "--max-rates",
+        type=_floats,
+        default=None,
+        help="probes/s of the max section's steps, for every kind (default per kind: "
+        "HTTP 500-3000 by 500, TCP and ICMP 1000-6000 by 1000); finer steps bound a max closer",
+    )
+    parser.add_argument(
         "--overload-rate",
         type=float,
         default=None,
@@ -215,7 +222,12 @@ def run_sections(
                     if late():
                         break
                     best, steps = max_rate(
-                        work, prober, kind, MAX_STEPS[kind], args.max_window, deadline
+                        work,
+                        prober,
+                        kind,
+                        args.max_rates or MAX_STEPS[kind],
+                        args.max_window,
+                        deadline,
                     )
                     found[prober].append({"max_rate": best, "steps": [asdict(s) for s in steps]})
                     print(f"max {prober} {kind}: {best:.0f}/s", flush=True)
