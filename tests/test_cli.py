@@ -150,18 +150,27 @@ async def test_demo_shows_an_outage_start_and_end() -> None:
 
 
 async def test_run_freezes_its_long_lived_objects_out_of_the_collector(net: SimNetwork) -> None:
-    """`pantau run` calls gc.freeze() once the daemon is up: full collections skip its heap."""
+    """`pantau run` calls gc.freeze() once the daemon is up and again after the first round of
+    probes: full collections skip its heap."""
     import asyncio
     import gc
 
-    from monitor.cli.run import serve
+    from monitor.cli.run import serve, warm_up_seconds
     from monitor.config import parse_config
 
     assert gc.get_freeze_count() == 0
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(parse_config(fast_config(net)), stop))
+    config = parse_config(fast_config(net))
+    task = asyncio.create_task(serve(config, stop))
     try:
         await wait_until(lambda: gc.get_freeze_count() > 0, what="gc.freeze() after start")
+        at_start = gc.get_freeze_count()
+        # Once every target has run (warm_up_seconds), what the first round keeps is frozen too.
+        await wait_until(
+            lambda: gc.get_freeze_count() > at_start,
+            timeout=warm_up_seconds(config) + 5,
+            what="gc.freeze() after the first round of probes",
+        )
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)

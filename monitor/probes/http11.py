@@ -29,6 +29,7 @@ from monitor.body_match import BODY_LIMIT
 from monitor.probes import phase
 from monitor.probes.kstamp import REPORT_FLAGS, receive_stamps, send_stamps
 from monitor.probes.result import ProbeFailure
+from monitor.probes.transport_cycle import release, socket_transport
 from monitor.probes.wire_clock import StampingSocket, WireClock
 from monitor.uplinks.bind import bind
 from monitor.uplinks.config import Source
@@ -286,6 +287,7 @@ async def fetch(
     except BaseException:
         sock.close()
         raise
+    raw = socket_transport(transport)
     try:
         answer.connect_end = time.monotonic()
         phase.enter("request")
@@ -316,4 +318,5 @@ async def fetch(
         except OSError:
             pass  # already closed by the peer's reset
         transport.abort()
+        release(raw)  # freed now, not by the cycle collector (transport_cycle.py)
     return answer
