@@ -41,6 +41,15 @@ def _floats(text: str) -> list[float]:
     return [float(x) for x in text.split(",") if x]
 
 
+def maxima_from(path: Path | None) -> dict[str, dict[str, float]]:
+    """{prober: {kind: max/s}} from an earlier run's results file (its max section), or empty."""
+    maxima: dict[str, dict[str, float]] = {"pantau": {}, "blackbox": {}}
+    if path is not None:
+        for row in json.loads(path.read_text()).get("max", []):
+            maxima[row["prober"]][row["kind"]] = float(row["max_rate"])
+    return maxima
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
@@ -88,6 +97,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="soak seconds (the issue's full soak: --soak 1800, run by hand)",
     )
     parser.add_argument("--soak-targets", type=int, default=1000)
+    parser.add_argument(
+        "--maxima-from",
+        type=Path,
+        default=None,
+        help="a results file whose max section gives each prober's max (the timing section's "
+        "70%% load) when this run measures none",
+    )
     parser.add_argument("--light-rate", type=float, default=50.0)
     parser.add_argument(
         "--timing-kinds", default="tcp,http,icmp,dns", help="kinds of the timing section"
@@ -212,7 +228,7 @@ def run_sections(
                 row = cpu_row(kind, rate, runs)
                 rows.append(row)
                 print(progress(row), flush=True)
-    maxima: dict[str, dict[str, float]] = {"pantau": {}, "blackbox": {}}
+    maxima = maxima_from(args.maxima_from)
     if "max" in sections:
         rows = results["max"] = []
         for kind in kinds:

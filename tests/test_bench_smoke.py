@@ -83,3 +83,16 @@ def test_the_lag_section_matches_each_planned_probe_to_its_syn() -> None:
     assert round(wire["wire_start_max_ms"], 3) == 3.0  # a at 110.0
     assert round(wire["wire_interval_max_ms"], 3) == 4.0  # a: 99.999 -> 110.003
     assert round(wire["wire_during_p99_ms"], 3) == 3.0 and wire["wire_outside_p99_ms"] < 3.0
+
+
+def test_the_timing_section_can_take_each_probers_max_from_an_earlier_run(tmp_path: Path) -> None:
+    from bench.__main__ import maxima_from
+
+    earlier = tmp_path / "max.json"
+    rows = [
+        {"prober": "pantau", "kind": "http", "max_rate": 1956.5, "range": [1637, 1970]},
+        {"prober": "blackbox", "kind": "http", "max_rate": 882.0, "range": [820, 997]},
+    ]
+    earlier.write_text(json.dumps({"date": "2026-12-01T20:09:36", "max": rows}))
+    assert maxima_from(earlier) == {"pantau": {"http": 1956.5}, "blackbox": {"http": 882.0}}
+    assert maxima_from(None) == {"pantau": {}, "blackbox": {}}
