@@ -152,7 +152,10 @@ def test_wan_cut_is_backfilled_without_a_gap(wan: None, tmp_path: Path) -> None:
         stamps = sorted(t / 1000 for t in series["timestamps"])
         assert stamps[0] < cut_at and stamps[-1] > restored_at
         gaps = [b - a for a, b in itertools.pairwise(stamps)]
-        assert max(gaps) < 2.5, f"largest gap {max(gaps):.1f} s"  # scraped every 1 s
+        # Scraped every 1 s; a lost buffer would leave a gap of the whole cut (~30 s). A loaded
+        # machine can miss a scrape or two (a CI-like run with two CPU burners: 3.0 s), so the
+        # bound is 5 s, still far below what a lost buffer leaves.
+        assert max(gaps) < 5.0, f"largest gap {max(gaps):.1f} s"
         during = [t for t in stamps if cut_at <= t <= restored_at]
         assert len(during) >= (restored_at - cut_at) * 0.9
 

@@ -200,4 +200,6 @@ async def test_http_probes_leave_no_garbage_cycle(tmp_path: Path) -> None:
         await ctx.close()
 
     assert await _cyclic_garbage_of(runs()) == collections.Counter()
-    assert server.accepted >= 30
+    # The 10 answered probes connected; so did some of the 20 cut short (not all of them on a
+    # loaded machine, where the shortest deadlines can end before the connect: 27 of 30 seen).
+    assert server.accepted > 10

@@ -247,7 +247,13 @@ async def test_a_write_lock_held_elsewhere_for_5s_stalls_neither_probes_nor_metr
         await asyncio.sleep(2.5)  # the next flush writes what waited
         text = (await fetch(port, "/metrics"))[1]
         assert sample(text, "pantau_ledger_commits_delayed_total") >= 1
-        assert sample(text, "pantau_probes_skipped_total") == 0
+        # The loop never waited for the lock: /metrics answered about every 50 ms through the
+        # hold, where a write on the loop would stall it until the lock goes (3 s or more). Gaps
+        # are judged rather than pantau_probes_skipped_total == 0: a loaded machine pausing the
+        # process for 100 ms also skips a probe (seen once with two CPU burners beside the suite).
+        times = [at for at, _, _ in during]
+        longest = max(b - a for a, b in itertools.pairwise(times))
+        assert longest < 1.5, f"/metrics did not answer for {longest:.2f} s during the hold"
         assert stop(daemon) < 5.0
     finally:
         if daemon.poll() is None:
