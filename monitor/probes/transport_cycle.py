@@ -3,11 +3,10 @@
 `_SelectorSocketTransport` stores its own bound method as `_read_ready_cb`, so the transport
 refers to itself and outlives its connection until the cycle collector finds it, together with
 what hangs off it (the socket, its `extra` dict, the HTTP probe's wire clock). One HTTP probe
-left eight such objects: at 5,000 targets (500 probes/s) a second-generation collection every
-second (3-5 ms) and a full one every ~11 s (32-50 ms) that started probes late during a scrape
-(measured with `gc.callbacks` in the bench's lag section; `gc.DEBUG_SAVEALL` showed these
-transports as the only cyclic garbage of HTTP probing). With the cycle broken once the
-transport is closed, reference counting frees it at once.
+left eight such objects: at 5,000 targets (500 probes/s) ~800 a second for the generation-1
+collections (one a second, 2-5 ms) to find (`gc.DEBUG_SAVEALL` in the bench's lag section
+showed these transports as the only cyclic garbage of HTTP probing). With the cycle broken once
+the transport is closed, reference counting frees it, and its socket, at once.
 
 Only an attribute of the standard library's transports is touched, and only when it is there;
 on a Python whose transports lack it (or keep no such cycle) this does nothing.
