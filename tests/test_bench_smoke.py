@@ -38,6 +38,25 @@ def test_bench_runs_a_tiny_cpu_row(tmp_path: Path) -> None:
     assert "CPU seconds per 1,000 probes" in done.stdout and "median of the runs" in done.stdout
 
 
+def test_the_max_section_steps_through_the_rates_it_is_given(tmp_path: Path) -> None:
+    require_root("the bench puts its targets in a network namespace")
+    require_tool("taskset")
+    out = tmp_path / "bench.json"
+    args = ["--sections", "max", "--kinds", "tcp", "--max-rates", "10,20", "--max-window", "1",
+            "--repeat", "1", "--no-blackbox", "--out", str(out)]  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    (row,) = json.loads(out.read_text())["max"]
+    (run,) = row["runs"]
+    # The default TCP steps start at 1,000/s; these are the ones asked for (each kept up, or
+    # the max section stops at the first that was not).
+    offered = [step["offered"] for step in run["steps"]]
+    assert offered in ([10.0], [10.0, 20.0]), offered
+
+
 def test_the_scrape_profile_runs_in_process(tmp_path: Path) -> None:
     """`python -m bench.scrape` (issue 18): per family, the whole render, both gzips."""
     from bench.scrape import profile, report
