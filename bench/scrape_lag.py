@@ -3,12 +3,13 @@
 The daemon's real /metrics handler (`monitor.web`) serves `Metrics` filled with N HTTP targets
 (bench.scrape's state) on 127.0.0.1, pinned to core 0; beside it on the same loop a chain of
 timers at RATE/s, each doing BURN ms of CPU, stands in for the probes (at 5,000 targets every
-10 s: 500/s). A scraper process on core 1 asks for /metrics as Prometheus 2.x does (its Accept
-header, gzip) every PERIOD s. Per run: how late the timers fired, for those due while a scrape
-was being answered and for the others, and how long the scrapes took. With `--other PATH` (an
-exposition.py, e.g. main's) each run is repeated with that renderer, interleaved, so both see
-the same neighbours. A timer that finds the loop behind is not made up for: the next one is
-due one period after it ran, as a probe's next run would be.
+10 s: 500/s) and records a result for the next target, round robin. A scraper process on core
+1 asks for /metrics as Prometheus 2.x does (its Accept header, gzip) every PERIOD s. Per run:
+how late the timers fired, for those due while a scrape was being answered and for the others,
+and how long the scrapes took. With `--other PATH` (an exposition.py, e.g. main's) each run is
+repeated with that renderer, interleaved, so both see the same neighbours. A timer that finds
+the loop behind is not made up for: the next one is due one period after it ran, as a probe's
+next run would be.
 """
 
 from __future__ import annotations
@@ -72,10 +73,14 @@ async def _serve(args: argparse.Namespace) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     lates: list[tuple[float, float]] = []  # (due, late), loop time = time.monotonic()
     step, burn = 1.0 / args.rate, args.burn_ms / 1000
+    names = list(metrics.series.targets)
+    turn = iter(range(1 << 62))
 
     def tick(due: float) -> None:
         now = loop.time()
         lates.append((due, now - due))
+        # A probe's result for the next target, round robin: what a scrape has to render anew.
+        metrics.series.get(names[next(turn) % len(names)]).observe(0.0012)
         until = time.perf_counter() + burn
         while time.perf_counter() < until:
             pass

@@ -114,8 +114,8 @@ class TargetSeries:
     from its first skip, a certificate expiry once one was seen."""
 
     __slots__ = (
-        "buckets", "icmp_loss", "icmp_rtt", "kind", "last_timestamp", "phases", "results",
-        "role", "skipped", "state", "success", "sum", "target", "tls_expiry", "uplink",
+        "buckets", "icmp_loss", "icmp_rtt", "kind", "last_timestamp", "lines", "phases",
+        "results", "role", "skipped", "state", "success", "sum", "target", "tls_expiry", "uplink",
     )  # fmt: skip
 
     def __init__(self, target: str) -> None:
@@ -137,6 +137,9 @@ class TargetSeries:
         # Issue 16: the uplink the target is probed through, a label on each of its series
         # (None: no label, the shape of an office with one link).
         self.uplink: str | None = None
+        # Its lines of /metrics, one bytes per family in FAMILIES order, while the store keeps
+        # them (monitor/exposition.py); None: not rendered since its last change.
+        self.lines: tuple[bytes, ...] | None = None
 
     def start_probes(self, role: str, kind: str) -> None:
         """The probe series of a target, at its first result. A target's role and kind are
@@ -155,16 +158,36 @@ class TargetSeries:
 
 
 class SeriesStore:
-    """The targets' series, by name, in the order targets first appeared."""
+    """The targets' series, by name, in the order targets first appeared.
+
+    With many targets the store also keeps each target's rendered lines of /metrics
+    (`keep_lines`, switched by monitor/exposition.py), so a scrape renders only what changed
+    since the last refresh: `get` is how every writer reaches a series, and it drops them.
+    """
 
     def __init__(self) -> None:
         self.targets: dict[str, TargetSeries] = {}
+        self.keep_lines = False
+        # Targets changed since their lines were rendered (an ordered set), while keep_lines.
+        self.stale: dict[TargetSeries, None] = {}
+        self.last_scrape = 0.0  # time.monotonic() of the last /metrics render begun
 
     def get(self, target: str) -> TargetSeries:
+        """The target's series, to change: its rendered lines, if kept, are dropped."""
         series = self.targets.get(target)
         if series is None:
             series = self.targets[target] = TargetSeries(target)
+        if series.lines is not None:
+            series.lines = None
+            self.stale[series] = None
         return series
+
+    def drop_lines(self) -> None:
+        """Stop keeping rendered lines, and free those kept."""
+        self.keep_lines = False
+        self.stale.clear()
+        for series in self.targets.values():
+            series.lines = None
 
     def snapshot(self) -> list[TargetSeries]:
         """The targets now known; a copy, so a reader in another thread never sees the dict
