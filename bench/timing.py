@@ -81,12 +81,16 @@ def pantau_truth(
     ports = {t.name: port_of(t) for t in items}
     errors = []
     for line in trace.read_text().splitlines():
-        name, _planned, started, latency, connect, ttfb, result = line.split()
+        name, _planned, started, latency, connect, ttfb, result, echo_id = line.split()
         if result != "success":
             continue
         # ICMP (one echo) and DNS report their round trip as the probe's latency.
         reported = float({"tcp": connect, "http": ttfb}.get(kind, latency))
-        actual = _wire_value(wire, kind, ports[name], float(started))
+        if kind == "icmp":  # paired by the echo's identifier, which the trace carries
+            conn = wire.match_echo(int(echo_id), float(started))
+            actual = None if conn is None else conn.connect
+        else:
+            actual = _wire_value(wire, kind, ports[name], float(started))
         if actual is not None:
             errors.append(reported - actual)
     return _truth("pantau", kind, load, rate, errors)

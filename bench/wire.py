@@ -43,6 +43,19 @@ class Wire:
     """Connections per server port, each list sorted by SYN time."""
 
     by_port: dict[int, list[Connection]] = field(default_factory=dict)
+    # ICMP echo requests by identifier (sequence 0), each list in capture order: a prober that
+    # says which identifier a probe used is paired exactly, not by start order (issue 18: at
+    # 70 % of the max rate many echoes to one address are in flight at once).
+    echo_ids: dict[int, list[Connection]] = field(default_factory=dict)
+
+    def match_echo(self, ident: int, started: float, slack: float = 0.005) -> Connection | None:
+        """The first unclaimed echo with identifier `ident` sent after `started` (within 1 s:
+        the 16-bit identifier comes round again after 65,536 probes)."""
+        conns = self.echo_ids.get(ident, [])
+        for i, conn in enumerate(conns):
+            if started - slack <= conn.syn < started + 1.0 and conn.synack is not None:
+                return conns.pop(i)
+        return None
 
     def match(self, port: int, started: float, slack: float = 0.005) -> Connection | None:
         """The first unclaimed connection to `port` whose SYN left after `started`."""
@@ -179,6 +192,8 @@ def _echo(
     if kind == "8":
         conn = echoes[pair] = Connection(at)
         wire.by_port.setdefault(key[1], []).append(conn)
+        if key[0] == "icmp" and number == 0:
+            wire.echo_ids.setdefault(key[2], []).append(conn)
     elif pair in echoes and echoes[pair].synack is None:
         echoes[pair].synack = at
 

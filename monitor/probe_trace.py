@@ -17,7 +17,8 @@ TRACE_ENV = "PANTAU_PROBE_TRACE"
 
 
 class ProbeTrace:
-    """Appends `target planned started latency connect ttfb result` (wall times) per probe."""
+    """Appends `target planned started latency connect ttfb result echo_id` per probe (wall
+    times; echo_id: the ICMP echoes' identifier, -1 for other kinds)."""
 
     def __init__(self, file: IO[str], clock: Clock) -> None:
         self._file = file
@@ -33,7 +34,8 @@ class ProbeTrace:
         self._file.write(
             f"{target.name} {self._clock.wall(planned):.6f} {self._clock.wall(started):.6f} "
             f"{result.latency:.6f} {phases.get('connect', -1):.6f} "
-            f"{phases.get('ttfb', -1):.6f} {result.result_label}\n"
+            f"{phases.get('ttfb', -1):.6f} {result.result_label} "
+            f"{-1 if result.observation.echo_id is None else result.observation.echo_id}\n"
         )
 
     def close(self) -> None:

@@ -115,3 +115,24 @@ def test_the_timing_section_can_take_each_probers_max_from_an_earlier_run(tmp_pa
     earlier.write_text(json.dumps({"date": "2026-12-01T20:09:36", "max": rows}))
     assert maxima_from(earlier) == {"pantau": {"http": 1956.5}, "blackbox": {"http": 882.0}}
     assert maxima_from(None) == {"pantau": {}, "blackbox": {}}
+
+
+def test_the_timing_section_pairs_icmp_echoes_by_identifier() -> None:
+    """At 70 % load many echoes to one address are in flight at once: start order would pair a
+    probe with another's echo; the identifier the probe trace carries pairs it with its own."""
+    from bench.wire import Wire, _echo
+
+    wire = Wire()
+    echoes: dict[tuple[str, int, int], object] = {}
+    # Two probes started 0.1 ms apart; the second's echo left first and came back sooner.
+    _echo(wire, echoes, 10.00020, ("icmp", 0, 7002), 0, "8")  # type: ignore[arg-type]
+    _echo(wire, echoes, 10.00025, ("icmp", 0, 7001), 0, "8")  # type: ignore[arg-type]
+    _echo(wire, echoes, 10.00030, ("icmp", 0, 7002), 0, "0")  # type: ignore[arg-type]
+    _echo(wire, echoes, 10.00095, ("icmp", 0, 7001), 0, "0")  # type: ignore[arg-type]
+    first = wire.match_echo(7001, started=10.0001)
+    second = wire.match_echo(7002, started=10.0002)
+    assert first is not None and first.connect is not None
+    assert second is not None and second.connect is not None
+    assert round(first.connect * 1e6) == 700 and round(second.connect * 1e6) == 100
+    assert wire.match_echo(7001, started=10.0001) is None  # one probe, one echo
+    assert wire.match_echo(7002, started=12.0) is None  # an identifier come round is not it

@@ -31,6 +31,7 @@ async def test_loopback_answers_every_echo(ctx):
     assert 0 < obs.rtt["min"] <= obs.rtt["avg"] <= obs.rtt["max"] < 0.1
     assert obs.rtt["jitter"] >= 0
     assert result.latency == obs.rtt["avg"]
+    assert obs.echo_id is not None and 0 <= obs.echo_id <= 0xFFFF  # for the bench's trace
     # Three echoes 50 ms apart: the burst takes at least the two gaps.
     assert result.duration >= 0.1
 

@@ -8,7 +8,7 @@ report the stall, the kernel's stamps do not.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from icmplib.sockets import ICMPv4Socket
@@ -81,3 +81,25 @@ class _Silent(ICMPv4Socket):
 
     def _create_packet(self, id: int, sequence: int, payload: bytes) -> bytes:
         return super()._create_packet((id + 1) % 65536, sequence, payload)
+
+
+class RecordingSocket(ICMPv4Socket):
+    """icmplib's socket, keeping the identifier of every request it sends."""
+
+    sent_ids: ClassVar[list[int]] = []
+
+    def send(self, request: Any) -> None:
+        RecordingSocket.sent_ids.append(request.id)
+        super().send(request)
+
+
+async def test_the_burst_says_which_identifier_its_echoes_carried():
+    """The bench's probe trace pairs each probe with its echoes on the wire by it (issue 18)."""
+    require_icmp()
+    RecordingSocket.sent_ids = []
+    bursts = [
+        await icmp_echo.echo(LOCALHOST, RecordingSocket, None, 2, 0.01, 1.0, bool(icmp_mode()))
+        for _ in range(2)
+    ]
+    assert RecordingSocket.sent_ids == [bursts[0].ident] * 2 + [bursts[1].ident] * 2
+    assert bursts[0].ident != bursts[1].ident

@@ -115,7 +115,8 @@ async def test_the_bench_hook_writes_one_line_per_probe_from_outside_the_schedul
     async with SimNetwork(icmp=False) as net, running(fast_config(net)) as daemon:
         await wait_until(lambda: len(daemon.last) > 0, 5, "a probe result")
     fields = trace.read_text().splitlines()[0].split()  # buffered: complete once stopped
-    assert len(fields) == 7 and fields[-1] in ("success", *REASONS)
+    assert len(fields) == 8 and fields[-2] in ("success", *REASONS)
+    assert fields[-1] == "-1"  # the ICMP echo identifier: none for other kinds
     planned, started = float(fields[1]), float(fields[2])
     assert started >= planned - 0.01  # wall times: a probe starts at or after its instant
 

@@ -57,4 +57,5 @@ async def probe(target: IcmpTarget, timeout: float, ctx: ProbeContext) -> Observ
         loss_ratio=loss,
         rtt=rtt,
         detail=f"{host.packets_received}/{host.packets_sent} replies",
+        echo_id=host.ident,
     )

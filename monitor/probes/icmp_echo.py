@@ -41,6 +41,15 @@ class _Stamps:
             self.sent.update(drain_tx(sock))
 
 
+class Burst(icmplib.Host):
+    """icmplib's Host, and the identifier the burst's requests carried (the benchmark's probe
+    trace pairs each probe with its echoes on the wire by it)."""
+
+    def __init__(self, address: str, sent: int, rtts: list[float], ident: int) -> None:
+        super().__init__(address, sent, rtts)
+        self.ident = ident
+
+
 async def echo(
     address: str,
     kind: type[Any],
@@ -49,7 +58,7 @@ async def echo(
     interval: float,
     timeout: float,
     privileged: bool,
-) -> icmplib.Host:
+) -> Burst:
     """`count` echoes to the IP `address`, `interval` apart, each waiting `timeout` for its reply.
 
     `kind` is icmplib's ICMPv4Socket or ICMPv6Socket, or a subclass (bound to a device);
@@ -87,7 +96,7 @@ async def echo(
             rtts.append((end - start) * 1000)
     finally:
         icmp.close()
-    return icmplib.Host(address, sent, rtts)
+    return Burst(address, sent, rtts, ident)
 
 
 async def _reply(

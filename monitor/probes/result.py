@@ -40,6 +40,7 @@ class Observation:
     rtt: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
     cert_expiry: float | None = None  # unix time the TLS certificate expires
     detail: str = ""  # e.g. "HTTP 200", "A 10.0.0.5"
+    echo_id: int | None = None  # ICMP: the identifier its echo requests carried
 
 
 @dataclass(frozen=True, slots=True)
