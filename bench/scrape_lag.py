@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import itertools
 import json
 import multiprocessing
 import os
@@ -74,7 +75,7 @@ async def _serve(args: argparse.Namespace) -> dict[str, Any]:
     lates: list[tuple[float, float]] = []  # (due, late), loop time = time.monotonic()
     step, burn = 1.0 / args.rate, args.burn_ms / 1000
     names = list(metrics.series.targets)
-    turn = iter(range(1 << 62))
+    turn = itertools.count()
 
     def tick(due: float) -> None:
         now = loop.time()
