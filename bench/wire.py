@@ -43,34 +43,35 @@ class Wire:
     """Connections per server port, each list sorted by SYN time."""
 
     by_port: dict[int, list[Connection]] = field(default_factory=dict)
-    # ICMP echo requests by identifier (sequence 0), each list in capture order: a prober that
-    # says which identifier a probe used is paired exactly, not by start order (issue 18: at
-    # 70 % of the max rate many echoes to one address are in flight at once).
+    # ICMP echo requests by identifier (sequence 0), each list sorted by send time: a prober
+    # that says which identifier a probe used is paired exactly, not by start order (issue 18:
+    # at 70 % of the max rate many echoes to one address are in flight at once).
     echo_ids: dict[int, list[Connection]] = field(default_factory=dict)
 
     def match_echo(self, ident: int, started: float, slack: float = 0.005) -> Connection | None:
         """The first unclaimed echo with identifier `ident` sent after `started` (within 1 s:
         the 16-bit identifier comes round again after 65,536 probes)."""
-        conns = self.echo_ids.get(ident, [])
-        for i, conn in enumerate(conns):
-            if started - slack <= conn.syn < started + 1.0 and conn.synack is not None:
-                return conns.pop(i)
-        return None
+        return _claim(self.echo_ids.get(ident, []), started, slack)
 
     def match(self, port: int, started: float, slack: float = 0.005) -> Connection | None:
         """The first unclaimed connection to `port` whose SYN left after `started`."""
-        conns = self.by_port.get(port, [])
-        keys = [c.syn for c in conns]
-        i = bisect.bisect_left(keys, started - slack)
-        while i < len(conns):
-            conn = conns[i]
-            if conn.synack is not None and conn.syn - started < 1.0:
-                conns.pop(i)  # one probe, one connection
-                return conn
-            if conn.syn - started >= 1.0:
-                return None
-            i += 1
-        return None
+        return _claim(self.by_port.get(port, []), started, slack)
+
+
+def _claim(conns: list[Connection], started: float, slack: float) -> Connection | None:
+    """Take (remove) from `conns`, sorted by SYN time, the first answered one whose SYN left
+    after `started` (less `slack`, the clocks' difference) and within 1 s of it."""
+    keys = [c.syn for c in conns]
+    i = bisect.bisect_left(keys, started - slack)
+    while i < len(conns):
+        conn = conns[i]
+        if conn.synack is not None and conn.syn - started < 1.0:
+            conns.pop(i)  # one probe, one connection
+            return conn
+        if conn.syn - started >= 1.0:
+            return None
+        i += 1
+    return None
 
 
 def tools() -> tuple[str, str] | None:
@@ -174,7 +175,7 @@ def read(path: Path) -> Wire:
             client = src > 30000
             key = ("dns", dst if client else src, src if client else dst)
             _echo(wire, echoes, at, key, int(parts[11], 0), "8" if client else "0")
-    for conns_list in wire.by_port.values():
+    for conns_list in (*wire.by_port.values(), *wire.echo_ids.values()):
         conns_list.sort(key=lambda c: c.syn)
     return wire
 
