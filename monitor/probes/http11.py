@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import h11
 
 from monitor.body_match import BODY_LIMIT
-from monitor.config import MAX_TARGETS
+from monitor.config import PER_TARGET_CACHE
 from monitor.probes import phase
 from monitor.probes.kstamp import REPORT_FLAGS, receive_stamps, send_stamps
 from monitor.probes.result import ProbeFailure
@@ -209,14 +209,6 @@ async def _connect(
     raise error
 
 
-# Room for every target of the largest config, twice over (a reload may bring new URLs): an LRU
-# smaller than the targets probed in turn never hits. At 5,000 targets a 4,096-entry cache
-# missed on every probe, parsing the URL and building and checking the request anew, and each
-# new object lived ~8 s in the cache: long enough to reach the collector's oldest generation,
-# which then ran a full collection every ~14 s (34-42 ms with the loop held).
-PER_TARGET = 2 * MAX_TARGETS
-
-
 @dataclass(frozen=True, slots=True)
 class _Url:
     """What a probe needs from its URL, parsed once per URL (not once per probe)."""
@@ -228,7 +220,7 @@ class _Url:
     is_ip: bool
 
 
-@lru_cache(maxsize=PER_TARGET)
+@lru_cache(maxsize=PER_TARGET_CACHE)
 def _url(url: str) -> _Url:
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -239,7 +231,7 @@ def _url(url: str) -> _Url:
     return _Url(parts.scheme, host, port, path, _is_ip(host))
 
 
-@lru_cache(maxsize=PER_TARGET)
+@lru_cache(maxsize=PER_TARGET_CACHE)
 def _request(
     method: str, host: str, port: int, scheme: str, path: str, headers: tuple[tuple[str, str], ...]
 ) -> h11.Request:

@@ -9,7 +9,7 @@ import struct
 from functools import lru_cache
 from typing import Any
 
-from monitor.config import MAX_TARGETS, TcpTarget
+from monitor.config import PER_TARGET_CACHE, TcpTarget
 from monitor.probes.connect import connect_ipv4
 from monitor.probes.context import ProbeContext
 from monitor.probes.result import Observation
@@ -19,7 +19,7 @@ from monitor.uplinks.bind import bind
 _LINGER_RESET = struct.pack("ii", 1, 0)
 
 
-@lru_cache(maxsize=2 * MAX_TARGETS)  # every target, twice over: see http11.PER_TARGET
+@lru_cache(maxsize=PER_TARGET_CACHE)
 def literal_address(host: str, port: int) -> tuple[socket.AddressFamily, tuple[str, int]] | None:
     """(family, address) when host is an IP literal, which needs no resolver; else None."""
     try:
