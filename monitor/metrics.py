@@ -15,7 +15,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from monitor import __version__
 from monitor.maintenance.config import ANNOUNCERS
 from monitor.probes.result import ProbeResult
-from monitor.series import HTTP_PHASES, LATENCY_BUCKETS, SeriesCollector, SeriesStore
+from monitor.series import (
+    HTTP_PHASES,
+    LATENCY_BUCKETS,
+    Collector,
+    SeriesCollector,
+    SeriesStore,
+)
 from monitor.vocabulary import DOMAINS, LINK_STATES, TARGET_STATES, UPLINK_STATES
 
 __all__ = ["DOMAINS", "HTTP_PHASES", "LATENCY_BUCKETS", "LINK_STATES", "TARGET_STATES", "Metrics"]
@@ -141,8 +147,9 @@ class Metrics:
             self.lost_service.labels(domain=domain)
             self.slow_service.labels(domain=domain)
         self.service_open.set(0)
-        # What the fast /metrics renderer takes from prometheus_client: all but the store.
-        self.others = [
+        # What the fast /metrics renderer takes besides the store: prometheus_client metrics,
+        # and plain families (PlainCollector: the path tracer's) that it writes itself.
+        self.others: list[Collector] = [
             self.build_info, self.office_info, self.link_state, self.outage_active,
             self.slow_active, self.outages, self.lost_service, self.slow_service,
             self.service_open, self.unmonitored, self.page_info, self.outage_start,
