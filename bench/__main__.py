@@ -25,7 +25,7 @@ from bench.overload import overload
 from bench.probers import blackbox_binary
 from bench.repeat import median_of, spread, summary
 from bench.report import render
-from bench.soak import idle_rss, lag, soak
+from bench.soak import LAG_SETTLE, idle_rss, lag, soak
 from bench.timing import blackbox_truth, pantau_truth
 from bench.wire import tools
 
@@ -90,6 +90,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--overload-seconds", type=float, default=20.0)
     parser.add_argument("--lag-targets", type=_floats, default=[1000, 5000])
+    parser.add_argument(
+        "--lag-settle",
+        type=float,
+        default=LAG_SETTLE,
+        help="seconds from the daemon's start to the lag window (default %(default)s; 150 puts "
+        "it after the first wave of path traces at 5,000 targets)",
+    )
     parser.add_argument(
         "--soak",
         type=float,
@@ -307,7 +314,8 @@ def run_sections(
         for count in args.lag_targets:
             if late():
                 break
-            result = lag(work, int(count), interface=ns.host_if if tools() else None)
+            interface = ns.host_if if tools() else None
+            result = lag(work, int(count), interface=interface, settle=args.lag_settle)
             rows.append(asdict(result))
             print(
                 f"lag {count:.0f} targets: p99 {result.p99_ms:.1f} ms, "

@@ -26,12 +26,20 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from monitor import exposition
 from monitor.metrics import Metrics
+from monitor.path.analysis import PathFinding
+from monitor.path.metrics import PathMetrics
+from monitor.path.trace import Hop, Trace
 from monitor.series import FAMILIES
 
 
-def filled(count: int) -> Metrics:
-    """`count` HTTP targets, each probed three times (all successes, as on a healthy link)."""
+def filled(count: int, traced: bool = False) -> Metrics:
+    """`count` HTTP targets, each probed three times (all successes, as on a healthy link).
+    `traced`: each also traced once, 2 hops, as the daemon's data-center targets are within
+    its first minute or two (path evidence, on by default): 5 more lines per target."""
     metrics = Metrics(CollectorRegistry())
+    path = PathMetrics(metrics.registry) if traced else None
+    if path is not None:
+        metrics.others.extend(path.families)
     for i in range(count):
         s = metrics.series.get(f"http-{i}")
         s.start_probes("datacenter", "http")
@@ -42,6 +50,11 @@ def filled(count: int) -> Metrics:
             s.observe(0.0012 + i * 1e-7 + k * 1e-4)
         s.phases = [None, 0.00031 + i * 1e-8, None, 0.00072 + i * 1e-8, 0.00118 + i * 1e-8]
         s.state = "up"
+        if path is not None:
+            hops = (Hop(1, "10.77.0.1", 5, 5), Hop(2, "10.77.1.2", 5, 5))
+            trace = Trace(f"10.77.1.{i % 250}", "10.77.1.2", "tcp", 443, 1.76e9, hops=hops)
+            reached = PathFinding(s.target, True, "reaches_datacenter", hops[-1], None)
+            path.observe(s.target, "baseline", trace, reached)
     return metrics
 
 

@@ -1,15 +1,16 @@
 """Do scrapes make probes late? `python -m bench.scrape_lag` (issue 18), in-process, no root.
 
 The daemon's real /metrics handler (`monitor.web`) serves `Metrics` filled with N HTTP targets
-(bench.scrape's state) on 127.0.0.1, pinned to core 0; beside it on the same loop a chain of
-timers at RATE/s, each doing BURN ms of CPU, stands in for the probes (at 5,000 targets every
-10 s: 500/s) and records a result for the next target, round robin. A scraper process on core
-1 asks for /metrics as Prometheus 2.x does (its Accept header, gzip) every PERIOD s. Per run:
-how late the timers fired, for those due while a scrape was being answered and for the others,
-and how long the scrapes took. With `--other PATH` (an exposition.py, e.g. main's) each run is
-repeated with that renderer, interleaved, so both see the same neighbours. A timer that finds
-the loop behind is not made up for: the next one is due one period after it ran, as a probe's
-next run would be.
+(bench.scrape's state; each target also traced once, as the daemon's data-center targets are
+after its first minute; `--untraced`: not) on 127.0.0.1, pinned to core 0; beside it on the
+same loop a chain of timers at RATE/s, each doing BURN ms of CPU, stands in for the probes (at
+5,000 targets every 10 s: 500/s) and records a result for the next target, round robin. A
+scraper process on core 1 asks for /metrics as Prometheus 2.x does (its Accept header, gzip)
+every PERIOD s. Per run: how late the timers fired, for those due while a scrape was being
+answered and for the others, and how long the scrapes took. With `--other PATH` (an
+exposition.py, e.g. main's) each run is repeated with that renderer, interleaved, so both see
+the same neighbours. A timer that finds the loop behind is not made up for: the next one is
+due one period after it ran, as a probe's next run would be.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ async def _serve(args: argparse.Namespace) -> dict[str, Any]:
         web.chunks = other.chunks  # type: ignore[attr-defined]
         web.gzip_compressor = other.gzip_compressor  # type: ignore[attr-defined]
     os.sched_setaffinity(0, {SERVER_CORE})
-    metrics = filled(args.targets)
+    metrics = filled(args.targets, traced=not args.untraced)
     app = web.make_app(metrics, dict, lambda: None, lambda first, last: {})
     runner = aioweb.AppRunner(app)
     await runner.setup()
@@ -139,6 +140,7 @@ def _flags(args: argparse.Namespace) -> list[str]:
     return [
         f"--targets={args.targets}", f"--rate={args.rate}", f"--burn-ms={args.burn_ms}",
         f"--scrapes={args.scrapes}", f"--period={args.period}", f"--settle={args.settle}",
+        *(["--untraced"] if args.untraced else []),
     ]  # fmt: skip
 
 
@@ -166,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--period", type=float, default=1.0, help="seconds between scrapes")
     parser.add_argument("--settle", type=float, default=1.0, help="seconds before the first")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--untraced",
+        action="store_true",
+        help="no path metrics (the daemon's first minute, before it traces its targets)",
+    )
     parser.add_argument("--other", type=Path, default=None, help="another exposition.py (A/B)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--renderer", type=Path, default=None, help=argparse.SUPPRESS)

@@ -142,9 +142,18 @@ class Scraper(threading.Thread):
         self.join(60)
 
 
-def lag(workdir: Path, count: int, cycles: int = 3, interface: str | None = None) -> Lag:
+def lag(
+    workdir: Path,
+    count: int,
+    cycles: int = 3,
+    interface: str | None = None,
+    settle: float = LAG_SETTLE,
+) -> Lag:
     """`count` HTTP targets every 10 s, for `cycles` intervals after the first, scraped; with
-    `interface` (the veth to the targets) the probes' SYNs are captured there too."""
+    `interface` (the veth to the targets) the probes' SYNs are captured there too. The window
+    begins `settle` s after the daemon; past ~120 s at 5,000 targets it is after the daemon's
+    first wave of path traces (each data-center target traced once, 60 s in), with their
+    lines on every page."""
     trace = workdir / "trace.txt"
     trace.unlink(missing_ok=True)
     items = targets("http", count)
@@ -155,7 +164,7 @@ def lag(workdir: Path, count: int, cycles: int = 3, interface: str | None = None
     scraper = Scraper(daemon)
     scraper.start()
     try:
-        time.sleep(LAG_SETTLE)  # start-up and the first cycle: not the steady state
+        time.sleep(settle)  # start-up and the first cycle: not the steady state
         measured_from = time.time()  # start-up (config, first transitions) is not steady state
         window_start = time.monotonic() - scraper.t0
         cpu0, t0 = daemon.proc.cpu_seconds(), time.monotonic()
