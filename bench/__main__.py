@@ -94,8 +94,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--lag-settle",
         type=float,
         default=LAG_SETTLE,
-        help="seconds from the daemon's start to the lag window (default %(default)s; 150 puts "
-        "it after the first wave of path traces at 5,000 targets)",
+        help="seconds from the daemon's start to the lag window, at least (default "
+        "%(default)s); the window also waits for the daemon's first wave of path traces",
+    )
+    parser.add_argument(
+        "--lag-untraced",
+        action="store_true",
+        help="start the lag window without waiting for the first wave of path traces (the "
+        "window of issue 18's first measurements: the page without the traces' lines)",
     )
     parser.add_argument(
         "--soak",
@@ -315,7 +321,13 @@ def run_sections(
             if late():
                 break
             interface = ns.host_if if tools() else None
-            result = lag(work, int(count), interface=interface, settle=args.lag_settle)
+            result = lag(
+                work,
+                int(count),
+                interface=interface,
+                settle=args.lag_settle,
+                traced_first=not args.lag_untraced,
+            )
             rows.append(asdict(result))
             print(
                 f"lag {count:.0f} targets: p99 {result.p99_ms:.1f} ms, "

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
 import gzip
 import itertools
 import os
+import sqlite3
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -148,12 +151,14 @@ def lag(
     cycles: int = 3,
     interface: str | None = None,
     settle: float = LAG_SETTLE,
+    traced_first: bool = True,
 ) -> Lag:
     """`count` HTTP targets every 10 s, for `cycles` intervals after the first, scraped; with
     `interface` (the veth to the targets) the probes' SYNs are captured there too. The window
-    begins `settle` s after the daemon; past ~120 s at 5,000 targets it is after the daemon's
-    first wave of path traces (each data-center target traced once, 60 s in), with their
-    lines on every page."""
+    begins `settle` s after the daemon and, with `traced_first`, once the daemon's first wave
+    of path traces is over (the targets are data-center targets, each traced once from 60 s
+    in, two at a time: ~110 s at 5,000 targets on the project's VM): the steady state, with
+    the traces' lines on every page, as in service."""
     trace = workdir / "trace.txt"
     trace.unlink(missing_ok=True)
     items = targets("http", count)
@@ -165,6 +170,8 @@ def lag(
     scraper.start()
     try:
         time.sleep(settle)  # start-up and the first cycle: not the steady state
+        if traced_first:
+            _wait_traced(workdir / "pantau.db", count, daemon.proc.alive)
         measured_from = time.time()  # start-up (config, first transitions) is not steady state
         window_start = time.monotonic() - scraper.t0
         cpu0, t0 = daemon.proc.cpu_seconds(), time.monotonic()
@@ -219,6 +226,34 @@ def lag(
         max(outside, default=float("nan")) * 1000,
         **wire,
     )
+
+
+TRACE_WAVE_LIMIT = 400.0  # seconds; a daemon that cannot trace (no raw sockets) never ends it
+
+
+def _wait_traced(
+    ledger: Path,
+    count: int,
+    alive: Callable[[], bool],
+    limit: float = TRACE_WAVE_LIMIT,
+    then: float = LAG_INTERVAL,
+) -> bool:
+    """Until `count` targets have a trace in the ledger file (its `path_traces` rows, read-only
+    beside the daemon's writer), then `then` s more for the last ones' lines; False if the
+    daemon did not get there within `limit` s (or stopped)."""
+    until = time.monotonic() + limit
+    while time.monotonic() < until and alive():
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{ledger}?mode=ro", uri=True)) as db:
+                (traced,) = db.execute("SELECT COUNT(DISTINCT target) FROM path_traces").fetchone()
+        except sqlite3.Error:
+            traced = 0  # not created yet, or locked for a moment
+        if traced >= count:
+            time.sleep(then)
+            return True
+        time.sleep(min(2.0, limit / 10))
+    print(f"bench: the daemon traced fewer than {count} targets in {limit:.0f} s", flush=True)
+    return False
 
 
 def _wire(

@@ -136,3 +136,21 @@ def test_the_timing_section_pairs_icmp_echoes_by_identifier() -> None:
     assert round(first.connect * 1e6) == 700 and round(second.connect * 1e6) == 100
     assert wire.match_echo(7001, started=10.0001) is None  # one probe, one echo
     assert wire.match_echo(7002, started=12.0) is None  # an identifier come round is not it
+
+
+def test_the_lag_window_waits_for_the_first_wave_of_path_traces(tmp_path: Path) -> None:
+    """`--sections lag` measures the steady state: every data-center target traced once, so
+    the traces' lines are on the page (issue 18: at 5,000 targets they had made each scrape
+    0.4 s longer, after the window the bench used to measure)."""
+    import sqlite3
+
+    from bench.soak import _wait_traced
+
+    ledger = tmp_path / "pantau.db"
+    with sqlite3.connect(ledger) as db:
+        db.execute("CREATE TABLE path_traces (target TEXT)")
+        db.executemany("INSERT INTO path_traces VALUES (?)", [("a",), ("a",), ("b",)])
+    assert _wait_traced(ledger, 2, lambda: True, limit=1.0, then=0.0)
+    assert not _wait_traced(ledger, 3, lambda: True, limit=0.3, then=0.0)  # a and b only
+    assert not _wait_traced(tmp_path / "none.db", 1, lambda: True, limit=0.3, then=0.0)
+    assert not _wait_traced(ledger, 2, lambda: False, limit=5.0, then=0.0)  # the daemon is gone

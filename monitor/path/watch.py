@@ -2,6 +2,14 @@
 baseline, never more than once per `min_gap` per target outside transitions, never two traces
 of one target at once, at most two at a time in all. Each trace is its own task on the loop:
 probes never wait for it.
+
+Traces wait their turn in two queues, link-state changes before baselines: a trace on a
+transition is an outage's evidence and must not wait behind a wave of baselines (every
+data-center target comes due at once, 60 s after start and every `baseline_every` after:
+~110 s of traces at 5,000 targets). Only the running traces are tasks: one task per due
+target, as before issue 18's last round, made 5,000 tasks at once, each holding a frame and a
+semaphore waiter for up to two minutes (a stall of the loop as they started, probes skipped,
+and ~2.5 MB more RSS per 1,000 targets while the wave lasted).
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ import asyncio
 import logging
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -72,8 +81,10 @@ class PathWatch:
         self.baseline_every = settings.baseline_every
         self._last: dict[str, float] = {}  # monotonic start of the last trace per target
         self._last_baseline: dict[str, float] = {}
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._slots = asyncio.Semaphore(CONCURRENT_TRACES)
+        self._tasks: dict[str, asyncio.Task[None]] = {}  # the running traces
+        self._queued: dict[str, TraceKind] = {}  # waiting for a slot, and why
+        self._transitions: deque[str] = deque()  # served first
+        self._baselines: deque[str] = deque()
 
     def on_transition(self, names: list[str]) -> None:
         """A link-state change: trace these targets now (unless one is already running)."""
@@ -96,20 +107,42 @@ class PathWatch:
     def _start(self, name: str, why: TraceKind) -> None:
         if name not in self.specs or name in self._tasks:
             return
+        queued = self._queued.get(name)
+        if queued is not None:
+            if queued == "baseline" and why != "baseline":  # now evidence: to the front queue
+                self._baselines.remove(name)
+                self._queued[name] = why
+                self._transitions.append(name)
+                self._next()
+            return
         self._last[name] = time.monotonic()
-        task = asyncio.get_running_loop().create_task(self._run(name, why))
-        self._tasks[name] = task
-        task.add_done_callback(lambda _: self._tasks.pop(name, None))
+        self._queued[name] = why
+        (self._baselines if why == "baseline" else self._transitions).append(name)
+        self._next()
+
+    def _next(self) -> None:
+        """Start queued traces while a slot is free, transitions first."""
+        while len(self._tasks) < CONCURRENT_TRACES and (self._transitions or self._baselines):
+            name = (self._transitions or self._baselines).popleft()
+            why = self._queued.pop(name)
+            task = asyncio.get_running_loop().create_task(self._run(name, why))
+            self._tasks[name] = task
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        for name, running in list(self._tasks.items()):
+            if running is task:
+                del self._tasks[name]
+        self._next()
 
     async def _run(self, name: str, why: TraceKind) -> None:
         host, protocol, port = self.specs[name]
-        async with self._slots:
-            try:
-                found = await trace(host, protocol, port, self.settings, self.sources.get(name))
-            except Exception as exc:  # a bug in Pantau is never evidence against a hop
-                log.exception("path trace of %s failed", name)
-                at = time.time()
-                found = Trace(host, "", protocol, port, at, error="internal", message=str(exc))
+        try:
+            found = await trace(host, protocol, port, self.settings, self.sources.get(name))
+        except Exception as exc:  # a bug in Pantau is never evidence against a hop
+            log.exception("path trace of %s failed", name)
+            at = time.time()
+            found = Trace(host, "", protocol, port, at, error="internal", message=str(exc))
         if not found.error and (why != "baseline" or found.reached):
             await self._store(name, why, found)  # a baseline is a path that reached the target
         if why == "baseline" and found.reached:
@@ -135,6 +168,9 @@ class PathWatch:
             log.error("path trace of %s not stored in the ledger file: %s", name, exc)
 
     async def close(self) -> None:
+        self._queued.clear()
+        self._transitions.clear()
+        self._baselines.clear()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
