@@ -377,12 +377,17 @@ async def _plain_chunks(families: list[PlainFamily]) -> AsyncIterator[bytes]:
         order = sorted(range(len(family.labels)), key=family.labels.__getitem__)
         pairs = ",".join(f'{family.labels[i]}="' + "\x00" + '"' for i in order)
         template = _lit(f"{name}{{{pairs}}} ").replace(b"\x00", b"%s") + b"%s\n"
-        items = list(plain.values.items())
-        kept = plain.lines
-        for start in range(0, len(items), JOIN_BATCH):
-            for labels, value in items[start : start + JOIN_BATCH]:
+        values, kept = plain.values, plain.lines
+        keys = list(values)
+        for start in range(0, len(keys), JOIN_BATCH):
+            for labels in keys[start : start + JOIN_BATCH]:
                 line = kept.get(labels)
                 if line is None:  # new or changed since the last page
+                    # The value now, not when the render began: a trace that ended during an
+                    # earlier slice changed it, and the line is kept until the next change.
+                    value = values.get(labels)
+                    if value is None:
+                        continue  # removed meanwhile (a shorter path)
                     args = []
                     for i in order:
                         text = encoded.get(labels[i])

@@ -162,3 +162,26 @@ async def test_the_page_writes_the_path_families_in_slices(
     assert len(path_chunks) >= 4  # 4 families, 384-768 lines each, a chunk per batch
     for i, ran_before in path_chunks[1:]:
         assert ran_before == i  # the loop ran what was queued before this chunk was written
+
+
+async def test_a_value_changed_during_a_render_is_not_kept_stale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A trace that ends between two slices of a render changes a value the render has not
+    written yet: the line written (and kept until the next change) must carry the new value."""
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    path = PathMetrics(registry)
+    metrics.others.extend(path.families)
+    names = [f"dc-{i}" for i in range(3 * exposition.JOIN_BATCH)]
+    for name in names:
+        path.observe(name, "baseline", trace(name, [(1, 5), (2, 5)]), finding(name, True))
+    monkeypatch.setattr(exposition, "SLICE_SECONDS", 0.0)
+    last = names[-1]
+    async for part in exposition.chunks(metrics.series, metrics.others):
+        if b"pantau_path_hops_reached" in part and f'"{last}"'.encode() not in part:
+            path.observe(last, "transition", trace(last, [(1, 5)]), finding(last, False))
+    page = (await render(metrics.series, metrics.others)).decode()
+    assert f'pantau_path_hops_reached{{target="{last}"}} 1.0' in page
+    assert f'pantau_path_reaches_datacenter{{target="{last}"}} 0.0' in page
+    assert f'pantau_path_hop_loss_ratio{{target="{last}",ttl="2"}}' not in page

@@ -6,10 +6,10 @@ probes never wait for it.
 Traces wait their turn in two queues, link-state changes before baselines: a trace on a
 transition is an outage's evidence and must not wait behind a wave of baselines (every
 data-center target comes due at once, 60 s after start and every `baseline_every` after:
-~110 s of traces at 5,000 targets). Only the running traces are tasks: one task per due
-target, as before issue 18's last round, made 5,000 tasks at once, each holding a frame and a
-semaphore waiter for up to two minutes (a stall of the loop as they started, probes skipped,
-and ~2.5 MB more RSS per 1,000 targets while the wave lasted).
+~110 s of traces at 5,000 targets). Only the running traces are tasks: until 2026-12-02 each
+due target got its task at once, 5,000 of them at 5,000 targets, each holding a frame and a
+semaphore waiter for up to two minutes (probes skipped as the wave began, ~3 MB of RSS per
+1,000 targets while it lasted).
 """
 
 from __future__ import annotations
