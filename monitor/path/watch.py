@@ -20,6 +20,7 @@ import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -127,12 +128,10 @@ class PathWatch:
             why = self._queued.pop(name)
             task = asyncio.get_running_loop().create_task(self._run(name, why))
             self._tasks[name] = task
-            task.add_done_callback(self._done)
+            task.add_done_callback(partial(self._done, name))
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        for name, running in list(self._tasks.items()):
-            if running is task:
-                del self._tasks[name]
+    def _done(self, name: str, _task: asyncio.Task[None]) -> None:
+        del self._tasks[name]
         self._next()
 
     async def _run(self, name: str, why: TraceKind) -> None:
