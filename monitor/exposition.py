@@ -82,6 +82,9 @@ KEEP_LINES_FROM = 2_000
 REFRESH_SECONDS = 1.0
 KEEP_LINES_IDLE = 300.0  # no scrape for this long: stop keeping lines
 JOIN_BATCH = 128  # kept targets joined between two looks at the clock
+# Targets rendered into kept lines between two looks at the clock: ~22 us each, so a slice ends
+# within ~0.2 ms of its length (every BATCH, as the joins do, let it run 0.7 ms over).
+STALE_BATCH = 8
 CHUNK_BYTES = 256 * 1024  # a chunk of kept lines: gzipped and sent while the next is joined
 _EXACT_COUNT = 1_000_000  # below it a count's float text is "<int>.0" (Go switches to 1e+06)
 
@@ -155,7 +158,7 @@ class _Heads:
         line = self._probes.get(result)
         if line is None:
             line = self._probes[result] = _line(
-                f'{PROBES.name}_total{{kind="{self._kind}",result="{escape(result)}",'
+                f'{PROBES.sample}{{kind="{self._kind}",result="{escape(result)}",'
                 f'role="{self._role}",target="',
                 b"%s",
             )
@@ -266,7 +269,7 @@ def _probes(batch: Batch, out: list[bytes]) -> None:
 def _single(
     family: Family, attribute: str, number: Callable[[float], bytes]
 ) -> Callable[[Batch, list[bytes]], None]:
-    line = _line(f'{family.name}{"_total" if family.type == "counter" else ""}{{target="', b"%s")
+    line = _line(f'{family.sample}{{target="', b"%s")
     get = attrgetter(attribute)
 
     def write(batch: Batch, out: list[bytes]) -> None:
@@ -316,9 +319,8 @@ assert set(_WRITERS) == {f.name for f in FAMILIES}
 
 
 def _header(family: Family) -> str:
-    name = f"{family.name}_total" if family.type == "counter" else family.name
     text = family.help.replace("\\", r"\\").replace("\n", r"\n")
-    return f"# HELP {name} {text}\n# TYPE {name} {family.type}\n"
+    return f"# HELP {family.sample} {text}\n# TYPE {family.sample} {family.type}\n"
 
 
 _HEADERS = {f.name: _header(f).encode() for f in FAMILIES}
@@ -372,11 +374,10 @@ async def _plain_chunks(families: list[PlainFamily]) -> AsyncIterator[bytes]:
     for plain in families:
         family = plain.family
         lines.append(_header(family).encode())
-        name = f"{family.name}_total" if family.type == "counter" else family.name
         # Labels sorted by name, as prometheus_client writes them.
         order = sorted(range(len(family.labels)), key=family.labels.__getitem__)
         pairs = ",".join(f'{family.labels[i]}="' + "\x00" + '"' for i in order)
-        template = _lit(f"{name}{{{pairs}}} ").replace(b"\x00", b"%s") + b"%s\n"
+        template = _lit(f"{family.sample}{{{pairs}}} ").replace(b"\x00", b"%s") + b"%s\n"
         values, kept = plain.values, plain.lines
         keys = list(values)
         for start in range(0, len(keys), JOIN_BATCH):
@@ -477,9 +478,7 @@ async def _render_stale(store: SeriesStore, series: list[TargetSeries]) -> None:
             continue
         _keep(store, s)
         rendered += 1
-        # ~22 us a target: a look at the clock every 8 keeps a slice within ~0.2 ms of its
-        # length (every BATCH, as the joins do, let it run 0.7 ms over).
-        if rendered % 8 == 0 and time.perf_counter() >= deadline:
+        if rendered % STALE_BATCH == 0 and time.perf_counter() >= deadline:
             await _after_due_work()
             deadline = time.perf_counter() + SLICE_SECONDS
 
@@ -500,7 +499,7 @@ def _refresh(store: SeriesStore) -> None:
     deadline = time.perf_counter() + SLICE_SECONDS
     stale = store.stale
     while stale and time.perf_counter() < deadline:
-        for s in list(islice(stale, 8)):  # as _render_stale: ~0.2 ms between looks at the clock
+        for s in list(islice(stale, STALE_BATCH)):
             _keep(store, s)
     if stale:  # more to do: after what falls due meanwhile, as a scrape's slices do
         loop = asyncio.get_running_loop()

@@ -39,6 +39,12 @@ class Family:
     help: str
     labels: tuple[str, ...]
 
+    @property
+    def sample(self) -> str:
+        """The name its samples (and its HELP and TYPE lines) carry: a counter's ends in
+        `_total`, as prometheus_client writes it."""
+        return f"{self.name}_total" if self.type == "counter" else self.name
+
 
 SUCCESS = Family(
     "pantau_probe_success",
@@ -242,12 +248,10 @@ def _collect_target(s: TargetSeries, families: dict[str, Metric]) -> None:
                     PHASE.name, {"target": target, "phase": phase, **up}, seconds
                 )
         for result, runs in dict(s.results).items():
-            families[PROBES.name].add_sample(
-                f"{PROBES.name}_total", {**labels, "result": result}, runs
-            )
+            families[PROBES.name].add_sample(PROBES.sample, {**labels, "result": result}, runs)
     one = {"target": target, **up}
     if s.skipped is not None:
-        families[SKIPPED.name].add_sample(f"{SKIPPED.name}_total", one, s.skipped)
+        families[SKIPPED.name].add_sample(SKIPPED.sample, one, s.skipped)
     if s.last_timestamp is not None:
         families[LAST_TIMESTAMP.name].add_sample(LAST_TIMESTAMP.name, one, s.last_timestamp)
     if s.icmp_loss is not None:
@@ -301,9 +305,8 @@ class PlainFamily:
     def metric(self) -> Metric:
         family = self.family
         metric = Metric(family.name, family.help, family.type)
-        name = f"{family.name}_total" if family.type == "counter" else family.name
         for labels, value in list(self.values.items()):
-            metric.add_sample(name, dict(zip(family.labels, labels, strict=True)), value)
+            metric.add_sample(family.sample, dict(zip(family.labels, labels, strict=True)), value)
         return metric
 
 
