@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from monitor.probes.http import _ttfb
-from monitor.probes.wire_clock import WireClock, measuring
+from monitor.probes.wire_clock import WireClock
 from monitor.sim import TlsMaterial
 from tests.support.probing import http_target, kernel_stamps_on, probe_context, probe_once
 
@@ -119,23 +119,6 @@ async def test_ttfb_is_the_wire_time_even_when_the_loop_stalls(server, tls, tmp_
     assert SERVER_DELAY * 0.9 <= phases["ttfb"] < SERVER_DELAY + 0.03
 
 
-async def test_only_requests_inside_measuring_are_stamped(server, tls):
-    """The session's sockets carry a clock only for the request that asked for one."""
-    scheme, srv = server
-    url = f"{scheme}://127.0.0.1:{srv.port}/"
-    async with probe_context() as ctx:
-        started = time.monotonic()
-        with measuring() as wire:
-            async with ctx.http.get(url, ssl=tls.client_context()) as response:
-                stopwatch = time.monotonic() - started  # connect + TLS + TTFB + loop lag
-                assert await response.read() == b"ok"
-        async with ctx.http.get(url, ssl=tls.client_context()) as response:
-            assert await response.read() == b"ok"  # no clock: a plain request still works
-    kernel = wire.ttfb()
-    assert kernel is not None, "no kernel timestamp: the SO_TIMESTAMPNS path was not taken"
-    assert SERVER_DELAY * 0.9 <= kernel < stopwatch
-
-
 def test_ttfb_falls_back_to_the_stopwatch_when_the_stamp_is_missing_or_absurd():
     assert _ttfb(None, 0.012, 0.5) == 0.012
     assert _ttfb(-0.3, 0.012, 0.5) == 0.012  # wall clock stepped back between the stamps
@@ -154,17 +137,21 @@ def test_a_wire_clock_without_both_stamps_knows_nothing():
     assert clock.ttfb() == pytest.approx(0.05)
 
 
-async def test_the_connector_keeps_kernel_stamps_switched_on_while_it_lives():
-    """One socket asks for receive stamps for the connector's life, so the kernel's switch
-    is not toggled (and raced) by every probe's own socket; closing releases it."""
-    import socket as socket_module
+async def test_the_context_keeps_kernel_stamps_switched_on_while_it_lives(server, tls, tmp_path):
+    """One socket asks for receive stamps for the context's life, so the kernel's switch is
+    not toggled (and raced) by every probe's own socket; closing releases it."""
+    from monitor.probes.wire_clock import SO_TIMESTAMPNS
 
-    from monitor.probes.wire_clock import SO_TIMESTAMPNS, StampingConnector
-
-    connector = StampingConnector(force_close=True)
-    holder = connector._stamps_on
-    assert holder.getsockopt(socket_module.SOL_SOCKET, SO_TIMESTAMPNS) == 1
-    await connector.close()
+    scheme, srv = server
+    async with probe_context() as ctx:
+        result = await probe_once(ctx, _target(scheme, srv, tls, tmp_path), deadline=5)
+        assert result.ok, result.message
+        holder = ctx._stamps_on
+        assert holder is not None  # the HTTP probe asked for it
+        assert holder.getsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS) == 1
+        again = await probe_once(ctx, _target(scheme, srv, tls, tmp_path), deadline=5)
+        assert again.ok, again.message
+        assert ctx._stamps_on is holder  # one holder for every probe, not one each
     assert holder.fileno() == -1
 
 

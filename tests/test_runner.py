@@ -8,11 +8,9 @@ import socket
 import ssl
 
 import aiohttp
-import aiohttp.abc
 import pytest
 
 from monitor.probes import PROBES
-from monitor.probes.http_trace import PhaseTrace
 from monitor.probes.result import Observation, ProbeFailure
 from monitor.runner import reason_for
 from monitor.sim import DataCenterApp
@@ -152,27 +150,39 @@ def test_reason_for(exc, reason):
     assert message
 
 
-class SilentResolver(aiohttp.abc.AbstractResolver):
+async def silent_resolver(host: str, port: int) -> list[tuple[socket.AddressFamily, object]]:
     """A resolver that never answers: the one thing loopback cannot stage for a real name."""
+    await asyncio.Event().wait()
+    raise AssertionError("unreachable")
 
-    async def resolve(self, host, port=0, family=socket.AF_INET):  # type: ignore[no-untyped-def]
-        await asyncio.Event().wait()
 
-    async def close(self) -> None:
-        return None
+async def unknown_name(host: str, port: int) -> list[tuple[socket.AddressFamily, object]]:
+    """What getaddrinfo raises for a name nobody knows (NXDOMAIN), without asking a server."""
+    raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
 
 async def test_a_timeout_while_resolving_the_name_is_a_dns_failure():
     async with probe_context() as ctx:
-        connector = aiohttp.TCPConnector(
-            force_close=True, use_dns_cache=False, resolver=SilentResolver()
-        )
-        ctx._session = aiohttp.ClientSession(
-            connector=connector, trace_configs=[PhaseTrace.config()]
-        )
+        ctx.resolver = silent_resolver
         result = await probe_once(ctx, http_target("http://siak.example.internal/"), deadline=0.2)
     assert result.reason == "dns"
     assert result.message == "the name server did not answer within 0.2s"
+
+
+async def test_a_name_that_does_not_resolve_is_a_dns_failure():
+    async with probe_context() as ctx:
+        ctx.resolver = unknown_name
+        result = await probe_once(ctx, http_target("http://siak.example.internal/"))
+    assert result.reason == "dns"
+    assert result.message == "name did not resolve: Name or service not known"
+    assert result.observation.phases == {}  # nothing was seen: no phases to report
+
+
+async def test_the_default_resolver_gives_family_and_address_to_connect_to():
+    async with probe_context() as ctx:
+        answers = await ctx.resolve("localhost", 8080)  # /etc/hosts: no name server asked
+    loopback = {(socket.AF_INET, ("127.0.0.1", 8080)), (socket.AF_INET6, ("::1", 8080, 0, 0))}
+    assert loopback & set(answers), answers
 
 
 async def test_a_timeout_after_the_request_was_sent_says_what_it_waited_for():

@@ -1,18 +1,17 @@
-"""Resources probes share within one daemon: one HTTP client session and the ICMP socket mode."""
+"""Resources probes share within one daemon: the name resolver, kernel stamps, the ICMP mode."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
+from monitor.probes.wire_clock import SO_TIMESTAMPNS
 
-from monitor.probes.http_bound import BoundConnector
-from monitor.probes.http_trace import PhaseTrace, TracedResponse
-from monitor.probes.wire_clock import SO_TIMESTAMPNS, StampingConnector
-from monitor.uplinks.config import Source
+# host, port -> [(family, socket address)], in the order to try them.
+Resolver = Callable[[str, int], Awaitable[list[tuple[socket.AddressFamily, Any]]]]
 
 
 def icmp_mode() -> bool | None:
@@ -37,18 +36,35 @@ ICMP_HELP = (
 )
 
 
+async def system_resolver(host: str, port: int) -> list[tuple[socket.AddressFamily, Any]]:
+    """getaddrinfo in the loop's worker thread, nothing cached: the dns phase is measured on
+    every probe, not once. AI_ADDRCONFIG as aiohttp's ThreadedResolver asked, which resolved
+    the probes' names before: no IPv6 addresses on a host without IPv6 (and the other way)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_ADDRCONFIG
+    )
+    return [(info[0], info[4]) for info in infos]
+
+
 class ProbeContext:
     """Created once by the daemon (or a one-shot `pantau probe`), closed when it stops."""
 
     def __init__(self) -> None:
-        self._session: aiohttp.ClientSession | None = None
         self._stamps_on: socket.socket | None = None
         self.icmp_privileged = icmp_mode()
-        self._bound: dict[Source, aiohttp.ClientSession] = {}
+        # What the HTTP probe resolves its host names with; a test gives a silent or failing
+        # one (loopback cannot stage either for a real name).
+        self.resolver: Resolver = system_resolver
 
     def keep_stamps_on(self) -> None:
-        """Hold the kernel's receive stamping on while the context lives (see StampingConnector:
-        a fresh socket per probe would toggle the kernel-wide switch on nearly every probe)."""
+        """Hold the kernel's receive stamping on while the context lives.
+
+        Receive stamps are a kernel-wide switch (a static key): the first socket asking for
+        them turns it on through deferred work, the last one closing turns it off. With a fresh
+        socket per probe, that toggled it (code patching) on nearly every probe, and a response
+        could beat the switch. One idle socket asking for the context's whole life keeps it on:
+        then a probe's own request costs an atomic increment.
+        """
         if self._stamps_on is None:
             self._stamps_on = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             try:
@@ -56,69 +72,11 @@ class ProbeContext:
             except OSError:
                 pass
 
-    @property
-    def http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            # force_close: every probe opens a fresh connection, or it would time nothing.
-            # use_dns_cache=False: the dns phase is measured on every probe, not once.
-            # StampingConnector: time to first byte from kernel timestamps (wire_clock.py).
-            self._session = _session(
-                StampingConnector(force_close=True, use_dns_cache=False, limit=0)
-            )
-        return self._session
-
     async def resolve(self, host: str, port: int) -> list[tuple[socket.AddressFamily, Any]]:
-        """(family, address) for a host name, through the session's resolver (aiohttp's
-        ThreadedResolver: getaddrinfo in a worker thread, nothing cached), as before the probe
-        had its own HTTP client; a session given another resolver (the tests) is honoured."""
-        resolver = getattr(self.http.connector, "_resolver", None)
-        if resolver is None:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
-            )
-            return [(info[0], info[4]) for info in infos]
-        answers = await resolver.resolve(host, port, family=socket.AF_UNSPEC)
-        return [
-            (a["family"], (a["host"], a["port"], 0, 0) if a["family"] == socket.AF_INET6
-             else (a["host"], a["port"]))
-            for a in answers
-        ]  # fmt: skip
-
-    def http_for(self, source: Source | None) -> aiohttp.ClientSession:
-        """The session of probes that leave through `source` (issue 16); None: `http`."""
-        if source is None:
-            return self.http
-        session = self._bound.get(source)
-        if session is None:
-            connector = BoundConnector(source, force_close=True, use_dns_cache=False, limit=0)
-            session = self._bound[source] = _session(connector)
-        return session
+        """(family, address) for a host name, through `resolver`."""
+        return await self.resolver(host, port)
 
     async def close(self) -> None:
         if self._stamps_on is not None:
             self._stamps_on.close()
             self._stamps_on = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-        for session in self._bound.values():
-            await session.close()
-        self._bound.clear()
-
-
-def _session(connector: aiohttp.BaseConnector) -> aiohttp.ClientSession:
-    """A probe session on `connector` (plain or bound to a source; see ProbeContext.http)."""
-    return aiohttp.ClientSession(
-        connector=connector,
-        trace_configs=[PhaseTrace.config()],
-        response_class=TracedResponse,
-        # Every probe stands alone: no cookie set by one response rides on the next
-        # request (and no jar to filter and update on each probe).
-        cookie_jar=aiohttp.DummyCookieJar(),
-        # The runner owns every deadline (monitor/runner.py); aiohttp's defaults would
-        # add timers of their own to each request (total 300 s, connect 30 s).
-        timeout=aiohttp.ClientTimeout(total=None, sock_connect=None),
-        auto_decompress=True,
-        skip_auto_headers=("User-Agent",),
-        headers={"User-Agent": "pantau"},
-    )
