@@ -7,9 +7,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-import aiohttp
-
-from monitor.body_match import BODY_LIMIT, body_matches
+from monitor.body_match import body_matches
 from monitor.config import HttpTarget
 from monitor.probes.context import ProbeContext
 from monitor.probes.http11 import fetch
@@ -73,26 +71,6 @@ async def probe(target: HttpTarget, timeout: float, ctx: ProbeContext) -> Observ
                 "body_mismatch", f"body does not match {target.body_regex!r}", observation
             )
     return observation
-
-
-async def _read_body(response: aiohttp.ClientResponse, whole: bool) -> bytes:
-    """The body up to BODY_LIMIT; without `whole`, only what the first read returns.
-
-    One read() returns what has arrived so far, often a single 1448-byte segment: a regex that
-    saw only that failed on text at byte 4,000. With a regex the probe reads on to the limit
-    (or the end), however the server splits the body.
-    """
-    if not whole:
-        return await response.content.read(BODY_LIMIT)
-    parts: list[bytes] = []
-    size = 0
-    while size < BODY_LIMIT:
-        part = await response.content.read(BODY_LIMIT - size)
-        if not part:
-            break
-        parts.append(part)
-        size += len(part)
-    return b"".join(parts)
 
 
 def _ttfb(kernel: float | None, stopwatch: float, total: float) -> float:

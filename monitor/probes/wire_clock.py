@@ -26,16 +26,14 @@ session tickets can arrive after the request, before the response: the protocol 
 the first byte only when decrypted application data reaches it, using the timestamp of the
 read that carried it.
 
-Wiring: aiohttp lets us supply the socket (`socket_factory`) and, through the connector's
-protocol factory, the protocol; a context variable set by the probe hands both the same
-`WireClock`. Where anything is missing (no timestamp, no clock), the probe falls back to its
-stopwatch.
+Wiring: the HTTP probe's client (http11.py) builds the StampingSocket itself, hands it the
+request's `WireClock`, arms the clock at its write and marks the first byte in its protocol.
+Where anything is missing (no timestamp, no clock), the probe falls back to its stopwatch.
 """
 
 from __future__ import annotations
 
 import errno
-import functools
 import socket
 import time
 from collections.abc import Iterator
@@ -43,20 +41,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-import aiohttp
-from aiohttp.client_proto import ResponseHandler
-
 from monitor.probes.kstamp import (
-    REPORT_FLAGS,
     RX_ANCILLARY,
     SO_TIMESTAMPNS,
     STAMP_THIS_SEND,
     drain_tx,
     rx_stamp,
-    send_stamps,
 )
 
-__all__ = ["SO_TIMESTAMPNS", "StampingConnector", "StampingSocket", "WireClock", "measuring"]
+__all__ = ["SO_TIMESTAMPNS", "StampingSocket", "WireClock", "measuring"]
 
 
 class WireClock:
@@ -200,63 +193,3 @@ class StampingSocket(socket.socket):
             return first + super().recv(bufsize - 1)
         except (BlockingIOError, InterruptedError):
             return first
-
-
-def _stamping_socket(addr_info: Any) -> socket.socket:
-    family, type_, proto, _, _ = addr_info
-    sock = StampingSocket(family, type_, proto)
-    # Outside `measuring()` (nothing to time) the clock is never armed and the socket is plain.
-    sock.clock = _CURRENT.get() or WireClock()
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-    except OSError:
-        pass  # no kernel stamps: the probe keeps its stopwatch
-    sock.clock.tx_stamps = send_stamps(sock, REPORT_FLAGS)
-    return sock
-
-
-class _StampedResponseHandler(ResponseHandler):
-    """aiohttp's protocol, noting when application data first reaches it."""
-
-    _wire_clock: WireClock | None = None
-
-    def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
-        # Called once the connection, TLS included, is up: the next send is taken for the
-        # request. With TLS 1.3 that is the client's Finished, flushed just after this call,
-        # so TTFB here counts from it; the probe's own client (http11.py) arms at its write.
-        # Only `measuring()` callers (tests) time requests through this path.
-        clock = _CURRENT.get()
-        if clock is not None:
-            clock.armed = True
-            self._wire_clock = clock
-
-    def data_received(self, data: bytes) -> None:
-        clock = self._wire_clock
-        if clock is not None and data and clock.first_byte_ns is None:
-            clock.first_byte_ns = clock.last_rx_ns or 0
-        super().data_received(data)
-
-
-class StampingConnector(aiohttp.TCPConnector):
-    """TCPConnector whose connections carry a WireClock."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(socket_factory=_stamping_socket, **kwargs)
-        # aiohttp builds each connection's protocol with this factory; the test suite checks
-        # that the stamps arrive, so an aiohttp that renames it fails loudly, not silently.
-        self._factory = functools.partial(_StampedResponseHandler, loop=self._loop)  # type: ignore[assignment]
-        # Receive stamps are a kernel-wide switch (a static key): the first socket asking for
-        # them turns it on through deferred work, the last one closing turns it off. With a
-        # fresh socket per probe, that toggled it (code patching) on nearly every probe, and a
-        # response could beat the switch. One idle socket asking for the connector's whole
-        # life keeps it on: then a probe's own request costs an atomic increment.
-        self._stamps_on = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            self._stamps_on.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        except OSError:
-            pass
-
-    async def close(self, *, abort_ssl: bool = False) -> None:
-        self._stamps_on.close()
-        await super().close(abort_ssl=abort_ssl)
