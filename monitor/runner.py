@@ -12,8 +12,6 @@ import socket
 import ssl
 import time
 
-import aiohttp
-
 from monitor.clock import Clock
 from monitor.config import Target
 from monitor.probes import PROBES, phase
@@ -26,20 +24,18 @@ _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.EN
 _UNREACHABLE |= {errno.ENODEV, errno.EADDRNOTAVAIL}
 # What the network and the far end can make a probe raise. Anything else (TypeError, KeyError,
 # ValueError, ...) is a bug in Pantau: reason `internal`, never a fault of the target.
-_NETWORK_OUTCOMES = (OSError, aiohttp.ClientError, ssl.SSLError, EOFError)
+# The probes speak to the network through the standard library only: the HTTP probe's own client
+# (probes/http11.py) raises OSError (connect, reset), ssl.SSLError (the handshake, certificate
+# verification included) and socket.gaierror (the resolver); dnspython and icmplib errors become
+# ProbeFailure inside their probes.
+_NETWORK_OUTCOMES = (OSError, ssl.SSLError, EOFError)
 
 
 def reason_for(exc: BaseException) -> tuple[Reason, str]:
     """A failure reason and a readable message for an exception a probe let through."""
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        return "dns", f"name did not resolve: {exc.os_error}"
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return "tls", f"certificate rejected: {exc.certificate_error}"
-    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
+    if isinstance(exc, ssl.SSLError):
         return "tls", f"TLS failed: {exc}"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return reason_for(exc.os_error)
-    if isinstance(exc, aiohttp.ServerDisconnectedError | ConnectionResetError):
+    if isinstance(exc, ConnectionResetError):
         return "reset", "connection closed by the peer before the answer"
     if isinstance(exc, socket.gaierror):
         return "dns", f"name did not resolve: {exc.strerror}"

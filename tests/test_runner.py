@@ -6,8 +6,10 @@ import asyncio
 import errno
 import socket
 import ssl
+import struct
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-import aiohttp
 import pytest
 
 from monitor.probes import PROBES
@@ -43,25 +45,58 @@ async def test_a_bug_in_a_probe_becomes_reason_internal_logged_with_its_tracebac
 
 async def test_an_unknown_network_error_stays_reason_error(monkeypatch):
     async def odd(target, _timeout, ctx):
-        raise aiohttp.ClientPayloadError("the far end sent a broken body")
+        raise OSError(errno.EPROTO, "Protocol error")
 
     replace_tcp_probe(monkeypatch, odd)
     async with probe_context() as ctx:
         result = await probe_once(ctx, tcp_target(1))
 
     assert result.reason == "error"
-    assert result.message == "ClientPayloadError: the far end sent a broken body"
+    assert result.message == "OSError: [Errno 71] Protocol error"
 
 
-async def test_an_os_error_is_classified(monkeypatch):
-    async def refused(target, _timeout, ctx):
-        raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
-
-    replace_tcp_probe(monkeypatch, refused)
-    async with probe_context() as ctx:
-        result = await probe_once(ctx, tcp_target(1))
+@pytest.mark.parametrize("kind", ["tcp", "http"])
+async def test_a_refused_connect_is_reason_refused(kind):
+    # Bound, never listening: the kernel answers a SYN to this port with a reset.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        target = tcp_target(port) if kind == "tcp" else http_target(f"http://127.0.0.1:{port}/")
+        async with probe_context() as ctx:
+            result = await probe_once(ctx, target)
 
     assert result.reason == "refused"
+    assert result.message == "connection refused"
+
+
+@asynccontextmanager
+async def hanging_up(reset: bool) -> AsyncIterator[int]:
+    """A server that reads the request and hangs up without a word (with a reset or a FIN)."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        if reset:
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+        else:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["fin", "rst"])
+async def test_a_server_that_hangs_up_before_answering_is_reason_reset(reset):
+    async with hanging_up(reset) as port, probe_context() as ctx:
+        result = await probe_once(ctx, http_target(f"http://127.0.0.1:{port}/"))
+
+    assert result.reason == "reset"
+    assert result.message == "connection closed by the peer before the answer"
 
 
 async def test_probe_failure_keeps_what_the_probe_saw(monkeypatch):
