@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlencode
 
-import aiohttp
-
 if TYPE_CHECKING:
+    import aiohttp
+
     from monitor.tracker import LinkTracker
 
 State = Literal["confirmed", "only_this_office", "unconfirmed"]
@@ -77,6 +77,10 @@ async def ask(url: str, domain: str, isp: str | None, timeout: float, at: float)
     pair = queries(domain, isp)
     if pair is None:
         return Confirmation(domain, "unconfirmed", None, None, at, "no_isp")
+    # Imported here, not at the top: only an office with a fleet URL asks, and only when it
+    # blames the data center or its ISP; aiohttp is ~10 MB of RSS the daemon need not hold.
+    import aiohttp
+
     try:
         client_timeout = aiohttp.ClientTimeout(total=timeout)
         async with aiohttp.ClientSession(timeout=client_timeout) as session:

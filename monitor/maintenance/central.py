@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import aiohttp
 import yaml
 from pydantic import ValidationError
 
@@ -23,6 +22,8 @@ from monitor.maintenance.config import MaintenanceConfig, Schedule
 from monitor.maintenance.plan import Planned, windows_between
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from monitor.config import Config
 
 log = logging.getLogger("pantau.maintenance")
@@ -98,6 +99,8 @@ async def refresh(
     session: aiohttp.ClientSession, settings: MaintenanceConfig, store: CentralStore, now: float
 ) -> Schedule | None:
     """Fetch the central schedule (If-None-Match); the good copy now in force, or None."""
+    import aiohttp  # here, not at the top: only an office with maintenance.url fetches
+
     assert settings.url is not None
     url_seen, etag, current = store.load()
     headers = {"If-None-Match": etag} if etag and url_seen == settings.url else {}

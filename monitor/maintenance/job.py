@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-import aiohttp
-
 from monitor.calendar.accounting import Account, LedgerReader, account_days, day_bounds, local_day
 from monitor.maintenance.central import CentralStore, refresh, schedules
 from monitor.maintenance.facts import facts_for
 from monitor.maintenance.plan import Planned, active, windows_between
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from monitor.calendar import ServiceCalendar
     from monitor.config import Config
     from monitor.metrics import Metrics
@@ -83,6 +83,10 @@ class MaintenanceWatch:
         if self.config.maintenance.url is None:
             return
         if self._session is None:
+            # Imported here, not at the top: only an office with maintenance.url fetches, and
+            # aiohttp (with yarl, multidict, ...) is ~10 MB of RSS the daemon would hold for ever.
+            import aiohttp
+
             self._session = aiohttp.ClientSession()
         await refresh(self._session, self.config.maintenance, self.store, now)
         self._schedules = schedules(self.config, self.store)
