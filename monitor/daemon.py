@@ -15,7 +15,6 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import prometheus_client
-from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from monitor import probes
@@ -24,6 +23,7 @@ from monitor.calendar.accounting import account_day, day_bounds, local_day
 from monitor.clock import Clock, default_clock
 from monitor.config import Config
 from monitor.fleet.confirm import Confirmation, confirm_verdict, current
+from monitor.httpserver import Server
 from monitor.ledger_lock import LedgerBusy, LedgerLock
 from monitor.ledger_writer import BufferedLedger, LedgerWriter
 from monitor.maintenance.facts import facts_for
@@ -41,7 +41,7 @@ from monitor.tracker import LinkTracker
 from monitor.uplinks.bind import source_problems
 from monitor.uplinks.ledger import DegradedLedger
 from monitor.uplinks.watch import UplinkWatch
-from monitor.web import index, make_app
+from monitor.web import index, make_routes
 from monitor.webfront import WebFront
 
 if TYPE_CHECKING:
@@ -103,7 +103,8 @@ class Daemon:
         self.scheduler: ProbeScheduler | None = None
         self._probe_trace: ProbeTrace | None = None
         self._ctx: ProbeContext | None = None
-        self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
+        self._server: Server | None = None
         self.report_job: ReportJob | None = None
         self.path_watch: PathWatch | None = None
         self.port: int | None = None
@@ -174,29 +175,21 @@ class Daemon:
         self.web_front = WebFront(config.web)  # ConfigError for a bad web config file
         if config.path.enabled:
             self._start_path_watch()
-        app = make_app(self.metrics, self.status, self.health_problem, self.outages)
+        routes = make_routes(self.metrics, self.status, self.health_problem, self.outages)
         if config.status_page.enabled:
-            add_status_page(app, board_for(self))
+            add_status_page(routes, board_for(self))
         else:
-            app.router.add_get("/", index)
-        self.web_front.install(app)
-        # The front's guard closes idle connections; aiohttp's own keep-alive timer (75 s by
-        # default) only backs it up, so it must not fire first.
-        keepalive = max(75.0, 2 * config.web.idle_timeout)
-        self._runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, keepalive_timeout=keepalive
-        )
-        await self._runner.setup()
+            routes.get("/", index)
+        self._server = self.web_front.server(routes)
         host, port = config.listen_host_port
-        site = self.web_front.site(self._runner, host, port)
         try:
-            await site.start()
+            self._listener = await self.web_front.listen(self._server, host, port)
         except OSError as exc:
             raise StartupError(
                 f"listen: cannot listen on {config.listen} ({exc.strerror}); "
                 "stop what uses it or choose another address, e.g. listen: 127.0.0.1:9471"
             ) from None
-        self.port = _bound_port(self._runner) or port
+        self.port = _bound_port(self._listener) or port
         # Import the probe modules the config uses now, before any probe is due: later, an
         # import would stall the running loop.
         probes.load({target.kind for target in config.targets})
@@ -290,9 +283,13 @@ class Daemon:
         if self._ctx is not None:
             await self._ctx.close()
             self._ctx = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._listener is not None:
+            self._listener.close()  # no new connections; then the open ones end
+            assert self._server is not None and self.web_front is not None
+            await self._server.close()
+            await self._listener.wait_closed()
+            self.web_front.close()
+            self._listener = self._server = None
         if self.report_job is not None:
             self.report_job.close()
             self.report_job = None
@@ -583,8 +580,9 @@ def path_summary(trace: Trace, finding: PathFinding, watch: PathWatch | None) ->
     return summary(trace, finding, watch.owners if watch else [])
 
 
-def _bound_port(runner: web.AppRunner) -> int | None:
-    for address in runner.addresses:
+def _bound_port(listener: asyncio.Server) -> int | None:
+    for sock in listener.sockets:
+        address = sock.getsockname()
         if isinstance(address, tuple) and len(address) >= 2:
             return int(address[1])
     return None

@@ -7,95 +7,96 @@ from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any
 
-from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
 from monitor.dates import parse_day
 from monitor.exposition import CONTENT_TYPE, chunks, gzip_compressor, wants_openmetrics_only
+from monitor.httpserver import Request, Response, Routes, close_stream, json_response, text
 from monitor.metrics import Metrics
 
 StatusFn = Callable[[], dict[str, Any]]
 HealthFn = Callable[[], str | None]  # what is wrong, None while healthy
 OutagesFn = Callable[[date, date], dict[str, Any]]
 
-METRICS = web.AppKey("metrics", Metrics)
-STATUS: web.AppKey[StatusFn] = web.AppKey("status")
-HEALTHY: web.AppKey[HealthFn] = web.AppKey("healthy")
-OUTAGES: web.AppKey[OutagesFn] = web.AppKey("outages")
+
+class Pages:
+    """The daemon's own routes, reading what the daemon hands over."""
+
+    def __init__(
+        self, metrics: Metrics, status_fn: StatusFn, healthy: HealthFn, outages_fn: OutagesFn
+    ) -> None:
+        self.metrics = metrics
+        self.status_fn = status_fn
+        self.healthy = healthy
+        self.outages_fn = outages_fn
+
+    async def metrics_page(self, request: Request) -> Response:
+        """/metrics: the text format, built on the loop in short slices and streamed out as it
+        is built (monitor/exposition.py), gzip-compressed chunk by chunk in a worker thread (zlib
+        releases the GIL) when the client asks, as Prometheus does.
+
+        Prometheus gets the text format too (it lists it beside OpenMetrics); only a client that
+        takes nothing but OpenMetrics gets prometheus_client's OpenMetrics encoder, in a worker
+        thread, where it holds the GIL while it renders: slow, but no scraper we know asks so.
+        """
+        metrics = self.metrics
+        loop = asyncio.get_running_loop()
+        accept = request.header("Accept")
+        parts: AsyncIterator[bytes]
+        if wants_openmetrics_only(accept):
+            encoder, content_type = choose_encoder(accept)
+            parts = _one(await loop.run_in_executor(None, encoder, metrics.registry))
+        else:
+            parts, content_type = chunks(metrics.series, metrics.others), CONTENT_TYPE
+        if "gzip" not in request.header("Accept-Encoding"):
+            return Response(content_type=content_type, stream=parts)
+        return Response(
+            content_type=content_type,
+            headers=[("Content-Encoding", "gzip")],
+            stream=_gzipped(parts),
+        )
+
+    async def healthz(self, request: Request) -> Response:
+        problem = self.healthy()
+        if problem is None:
+            return text("ok\n")
+        return text(f"{problem}\n", 503)
+
+    async def status(self, request: Request) -> Response:
+        return json_response(self.status_fn())
+
+    async def outages(self, request: Request) -> Response:
+        """GET /api/outages?from=YYYY-MM-DD&to=YYYY-MM-DD (office-local days, both inclusive)."""
+        try:
+            first = _day("from", request.query.get("from"))
+            last = _day("to", request.query.get("to")) if request.query.get("to") else first
+        except ValueError as exc:
+            return json_response({"error": str(exc)}, status=400)
+        if first is None or last is None:
+            return json_response(
+                {"error": "from is required: YYYY-MM-DD, e.g. ?from=2026-12-01&to=2026-12-31"},
+                status=400,
+            )
+        if last < first:
+            return json_response({"error": "to must not be before from"}, status=400)
+        return json_response(self.outages_fn(first, last))
 
 
-async def metrics_page(request: web.Request) -> web.StreamResponse:
-    """/metrics: the text format, built on the loop in short slices and streamed out as it is
-    built (monitor/exposition.py), gzip-compressed chunk by chunk in a worker thread (zlib
-    releases the GIL) when the client asks, as Prometheus does.
-
-    Prometheus gets the text format too (it lists it beside OpenMetrics); only a client that
-    takes nothing but OpenMetrics gets prometheus_client's OpenMetrics encoder, in a worker
-    thread, where it holds the GIL while it renders: slow, but no scraper we know asks so.
-    """
-    metrics = request.app[METRICS]
+async def _gzipped(parts: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     loop = asyncio.get_running_loop()
-    accept = request.headers.get("Accept", "")
-    parts: AsyncIterator[bytes]
-    if wants_openmetrics_only(accept):
-        encoder, content_type = choose_encoder(accept)
-        parts = _one(await loop.run_in_executor(None, encoder, metrics.registry))
-    else:
-        parts, content_type = chunks(metrics.series, metrics.others), CONTENT_TYPE
-    response = web.StreamResponse(headers={"Content-Type": content_type})
-    compressor = None
-    if "gzip" in request.headers.get("Accept-Encoding", ""):
-        compressor = gzip_compressor()
-        response.headers["Content-Encoding"] = "gzip"
-    await response.prepare(request)
+    compressor = gzip_compressor()
     try:
         async for part in parts:
-            if compressor is None:
-                await response.write(part)
-                continue
             packed = await loop.run_in_executor(None, compressor.compress, part)
             if packed:  # zlib holds small inputs back until it has a block
-                await response.write(packed)
-        if compressor is not None:
-            await response.write(compressor.flush())
-        await response.write_eof()
-    except ConnectionResetError:
-        # The scraper hung up mid-answer (its scrape timeout, a restart): nothing is wrong
-        # here, and aiohttp would log it as an error with a traceback.
-        pass
-    return response
+                yield packed
+        yield compressor.flush()
+    finally:
+        await close_stream(parts)  # a scraper that hung up: the render stops here too
 
 
 async def _one(body: bytes) -> AsyncIterator[bytes]:
     yield body
-
-
-async def healthz(request: web.Request) -> web.Response:
-    problem = request.app[HEALTHY]()
-    if problem is None:
-        return web.Response(text="ok\n")
-    return web.Response(status=503, text=f"{problem}\n")
-
-
-async def status(request: web.Request) -> web.Response:
-    return web.json_response(request.app[STATUS]())
-
-
-async def outages(request: web.Request) -> web.Response:
-    """GET /api/outages?from=YYYY-MM-DD&to=YYYY-MM-DD (office-local days, both inclusive)."""
-    try:
-        first = _day("from", request.query.get("from"))
-        last = _day("to", request.query.get("to")) if request.query.get("to") else first
-    except ValueError as exc:
-        return web.json_response({"error": str(exc)}, status=400)
-    if first is None or last is None:
-        return web.json_response(
-            {"error": "from is required: YYYY-MM-DD, e.g. ?from=2026-12-01&to=2026-12-31"},
-            status=400,
-        )
-    if last < first:
-        return web.json_response({"error": "to must not be before from"}, status=400)
-    return web.json_response(request.app[OUTAGES](first, last))
 
 
 def _day(name: str, text: str | None) -> date | None:
@@ -107,24 +108,21 @@ def _day(name: str, text: str | None) -> date | None:
         raise ValueError(f"{name}: {exc}") from None
 
 
-async def index(request: web.Request) -> web.Response:
-    return web.Response(
-        text="Pantau: / (status page), /metrics (Prometheus), /healthz, /api/status, "
+async def index(request: Request) -> Response:
+    return text(
+        "Pantau: / (status page), /metrics (Prometheus), /healthz, /api/status, "
         "/api/outages?from=&to=\n"
     )
 
 
-def make_app(
+def make_routes(
     metrics: Metrics, status_fn: StatusFn, healthy: HealthFn, outages_fn: OutagesFn
-) -> web.Application:
-    app = web.Application()
-    app[METRICS] = metrics
-    app[STATUS] = status_fn
-    app[HEALTHY] = healthy
-    app[OUTAGES] = outages_fn
-    app.router.add_get("/index.txt", index)  # `/` is the status page, or this when it is off
-    app.router.add_get("/metrics", metrics_page)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/api/status", status)
-    app.router.add_get("/api/outages", outages)
-    return app
+) -> Routes:
+    pages = Pages(metrics, status_fn, healthy, outages_fn)
+    routes = Routes()
+    routes.get("/index.txt", index)  # `/` is the status page, or this when it is off
+    routes.get("/metrics", pages.metrics_page)
+    routes.get("/healthz", pages.healthz)
+    routes.get("/api/status", pages.status)
+    routes.get("/api/outages", pages.outages)
+    return routes

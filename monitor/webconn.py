@@ -1,9 +1,9 @@
 """Connection deadlines for the daemon's HTTP server: no client holds a connection it does not use.
 
-aiohttp alone keeps a connection whose request head arrives a byte at a time (slowloris) for as
+A server alone keeps a connection whose request head arrives a byte at a time (slowloris) for as
 long as bytes come, and one whose reader stopped reading (or vanished without a FIN) for as long
 as the response waits in the send buffer. Each accepted connection is watched here, through a
-thin protocol in front of aiohttp's, and closed when:
+thin protocol in front of the server's (monitor/httpserver.py), and closed when:
 
 - its request head is not complete `header_timeout` after the connection opened or after the
   first byte of the next request arrived (slowloris, a silent new connection; TLS handshakes
@@ -24,15 +24,10 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import socket
-import ssl
 import struct
 import termios
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
-from aiohttp import web
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # struct tcp_info (linux/tcp.h): tcpi_bytes_acked, a u64 at offset 120 (Linux 4.1+), counts what
 # the peer has acknowledged: the one sign that a response really moves. The size of the write
 # buffer alone is not: it also grows while a handler adds events nobody reads.
@@ -59,7 +54,7 @@ def _kernel_progress(transport: asyncio.BaseTransport) -> tuple[int, int | None]
 
 
 class _Watched(asyncio.Protocol):
-    """Stands in front of one aiohttp RequestHandler and records what its connection does."""
+    """Stands in front of one server connection and records what it does."""
 
     __slots__ = ("_guard", "busy", "eof", "head_since", "idle_since", "inner", "last_acked",
                  "last_size", "moved", "served", "transport")  # fmt: skip
@@ -97,8 +92,8 @@ class _Watched(asyncio.Protocol):
             return keep_open  # asyncio closes TLS on EOF whatever we answer
         if self.busy or self.head_since is not None:
             # `printf 'GET /healthz HTTP/1.0\r\n\r\n' | nc -N`: a request, then FIN. asyncio
-            # would close at once (aiohttp says nothing) and the answer is lost; keep the
-            # sending half open, and close once the answer is out (the sweep's "eof" rule).
+            # would close at once and the answer is lost; keep the sending half open: the
+            # server closes once the answer is out (the sweep's "eof" rule backs it up).
             self.eof = True
             return True
         return keep_open
@@ -138,7 +133,7 @@ class ConnectionGuard:
         self.write_timeout = write_timeout
         self.max_connections = max_connections  # 0: no limit
         self.tick = min(max(min(header_timeout, idle_timeout, write_timeout) / 4, 0.02), 1.0)
-        self._open: dict[Any, _Watched] = {}  # aiohttp's handler -> its watcher
+        self._open: dict[asyncio.Protocol, _Watched] = {}  # the server's connection -> watcher
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         # connections ended, by rule ("limit": evicted or refused at max_connections)
@@ -154,7 +149,7 @@ class ConnectionGuard:
         return self._loop.time()
 
     def factory(self, make: Callable[[], asyncio.Protocol]) -> Callable[[], asyncio.Protocol]:
-        """Wrap aiohttp's protocol factory so each connection is watched."""
+        """Wrap the server's protocol factory so each connection is watched."""
         return lambda: _Watched(self, make())
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -187,16 +182,15 @@ class ConnectionGuard:
         if victim.transport is not None:
             victim.transport.close()
 
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Marks a request as inside a handler: only the write rule applies meanwhile."""
-        watched = self._open.get(request.protocol)
-        if watched is None:
-            return await handler(request)
-        watched.request_started()
-        try:
-            return await handler(request)
-        finally:
+    def started(self, protocol: asyncio.Protocol) -> None:
+        """A request is inside a handler: only the write rule applies meanwhile."""
+        watched = self._open.get(protocol)
+        if watched is not None:
+            watched.request_started()
+
+    def done(self, protocol: asyncio.Protocol) -> None:
+        watched = self._open.get(protocol)
+        if watched is not None:
             watched.request_done()
 
     def _sweep(self) -> None:
@@ -244,49 +238,3 @@ class ConnectionGuard:
 
 def _since(w: _Watched) -> float:
     return w.head_since if w.head_since is not None else w.idle_since
-
-
-class GuardedSite(web.BaseSite):
-    """aiohttp's TCPSite, with every connection watched by a ConnectionGuard."""
-
-    __slots__ = ("_guard", "_host", "_port")
-
-    def __init__(
-        self,
-        runner: web.BaseRunner,
-        host: str,
-        port: int,
-        guard: ConnectionGuard,
-        ssl_context: ssl.SSLContext | None = None,
-    ) -> None:
-        super().__init__(runner, ssl_context=ssl_context)
-        self._host, self._port, self._guard = host, port, guard
-
-    @property
-    def name(self) -> str:
-        scheme = "https" if self._ssl_context else "http"
-        return f"{scheme}://{self._host}:{self._port}"
-
-    async def start(self) -> None:
-        await super().start()
-        loop = asyncio.get_running_loop()
-        server = self._runner.server
-        assert server is not None
-        self._guard.start(loop)  # before listening: create_server yields once it listens
-        try:
-            self._server = await loop.create_server(
-                self._guard.factory(server),
-                self._host,
-                self._port,
-                ssl=self._ssl_context,
-                backlog=self._backlog,
-                reuse_address=True,
-                ssl_handshake_timeout=self._guard.header_timeout if self._ssl_context else None,
-            )
-        except BaseException:
-            self._guard.stop()
-            raise
-
-    async def stop(self) -> None:
-        self._guard.stop()
-        await super().stop()

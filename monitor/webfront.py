@@ -10,19 +10,18 @@ or off needs a restart (the listener is one or the other).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import ssl
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-from aiohttp import web
-
 from monitor.config import ConfigError, WebSettings
+from monitor.httpserver import Request, Response, Routes, Server, text
 from monitor.webauth import BasicAuth
 from monitor.webconfig import TlsSettings, WebConfig, build_ssl_context, load_web_config
-from monitor.webconn import ConnectionGuard, GuardedSite, Handler
+from monitor.webconn import ConnectionGuard
 
 log = logging.getLogger("pantau.web")
 REALM = 'Basic realm="Pantau", charset="UTF-8"'
@@ -83,8 +82,8 @@ class TlsReloader:
 
 
 class WebFront:
-    """Built from `web:` (raises ConfigError for a bad web config file); `install(app)`, then
-    `site(runner, host, port)`."""
+    """Built from `web:` (raises ConfigError for a bad web config file); `server(routes)`, then
+    `await listen(server, host, port)`; `close()` when done."""
 
     def __init__(self, settings: WebSettings) -> None:
         self.settings = settings
@@ -107,19 +106,30 @@ class WebFront:
     def scheme(self) -> str:
         return "https" if self.tls is not None else "http"
 
-    def install(self, app: web.Application) -> None:
-        """Outermost middlewares (connection state, then access), headers on every response."""
-        app.middlewares.insert(0, self.guard.middleware)
-        app.middlewares.insert(1, self._access)
-        app.on_response_prepare.append(self._add_headers)
-        app.cleanup_ctx.append(self._lifetime)
+    def server(self, routes: Routes) -> Server:
+        """The daemon's server for `routes`, with this front's checks and this guard."""
+        return Server(routes, hooks=self, watch=self.guard)
 
-    def site(self, runner: web.BaseRunner, host: str, port: int) -> GuardedSite:
+    async def listen(self, server: Server, host: str, port: int) -> asyncio.Server:
+        """Listen for `server` on host:port, every connection watched by the guard."""
+        loop = asyncio.get_running_loop()
         context = self.tls.base if self.tls is not None else None
-        return GuardedSite(runner, host, port, self.guard, ssl_context=context)
+        self.guard.start(loop)  # before listening: create_server yields once it listens
+        try:
+            return await loop.create_server(
+                self.guard.factory(server.protocol),
+                host,
+                port,
+                ssl=context,
+                reuse_address=True,
+                ssl_handshake_timeout=self.guard.header_timeout if context else None,
+            )
+        except BaseException:
+            self.guard.stop()
+            raise
 
-    async def _lifetime(self, app: web.Application) -> AsyncIterator[None]:
-        yield
+    def close(self) -> None:
+        self.guard.stop()
         self.auth.close()
 
     # --- the web config file, re-read when it changes ---
@@ -153,37 +163,29 @@ class WebFront:
         self.config = config
         log.info("web config %s re-read", self.settings.config_file)
 
-    # --- per request ---
-    def is_public(self, request: web.Request) -> bool:
+    # --- per request (monitor/httpserver.py calls these around every route) ---
+    def is_public(self, request: Request) -> bool:
         """Public if both the path asked for and the route that serves it are public."""
         paths = [request.path]
-        resource = request.match_info.route.resource
-        info = resource.get_info() if resource is not None else {}
-        if "path" in info:
-            paths.append(str(info["path"]))
-        elif "prefix" in info:
-            paths.append(str(info["prefix"]).rstrip("/") + "/")
-        elif "formatter" in info:
-            paths.append(str(info["formatter"]))
+        if request.route:
+            paths.append(request.route)
         return all(_matches(self.settings.public_paths, p) for p in paths)
 
-    @web.middleware
-    async def _access(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def check(self, request: Request) -> Response | None:
+        """An answer instead of the route's (429, 403, 401), or None to let it through."""
         config = self.current()
         if config.rate_interval > 0 and not self._take_token(config):
-            raise web.HTTPTooManyRequests(text="too many requests\n")
+            return text("too many requests\n", 429)
         if (
             self.tls is not None
             and self.tls.tls.allowed_sans
             and not _san_allowed(request, self.tls.tls.allowed_sans)
         ):
-            raise web.HTTPForbidden(text="client certificate not allowed\n")
+            return text("client certificate not allowed\n", 403)
         if config.users and not self.is_public(request):
-            if not await self.auth.check(config.users, request.headers.get("Authorization")):
-                raise web.HTTPUnauthorized(
-                    headers={"WWW-Authenticate": REALM}, text="credentials required\n"
-                )
-        return await handler(request)
+            if not await self.auth.check(config.users, request.headers.get("authorization")):
+                return text("credentials required\n", 401, [("WWW-Authenticate", REALM)])
+        return None
 
     def _take_token(self, config: WebConfig) -> bool:
         now = time.monotonic()
@@ -195,9 +197,13 @@ class WebFront:
         self._tokens -= 1
         return True
 
-    async def _add_headers(self, request: web.Request, response: web.StreamResponse) -> None:
-        for name, value in self.config.headers:
-            response.headers[name] = value
+    def decorate(self, response: Response) -> None:
+        """The web config's `http_server_config.headers` on every answer, each replacing the
+        route's header of that name."""
+        if self.config.headers:
+            names = {name.lower() for name, _ in self.config.headers}
+            kept = [(k, v) for k, v in response.headers if k.lower() not in names]
+            response.headers = kept + list(self.config.headers)
 
 
 def _matches(rules: tuple[str, ...], path: str) -> bool:
@@ -210,7 +216,7 @@ def _matches(rules: tuple[str, ...], path: str) -> bool:
     return False
 
 
-def _san_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
+def _san_allowed(request: Request, allowed: tuple[str, ...]) -> bool:
     transport = request.transport
     cert = transport.get_extra_info("peercert") if transport is not None else None
     if not cert:

@@ -31,7 +31,6 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
-from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from monitor.calendar import ServiceCalendar
@@ -48,8 +47,9 @@ from monitor.report.model import build_report, collect
 from monitor.report.render import render_html, render_text
 from monitor.status.board import service_week
 from monitor.uplinks.ledger import DegradedLedger
-from monitor.web import make_app
+from monitor.web import make_routes
 from tests.fixtures.report.ledger import CONFIG, at, evidence, outage
+from tests.support.web import serving
 
 DAY = 30_600.0
 FIRST, LAST = date(2026, 11, 1), date(2026, 11, 30)
@@ -213,19 +213,14 @@ async def test_the_month_matches_the_hand_calculation_in_every_view(
     assert f"of the lost: planned {PLANNED:.0f}, unplanned {UNPLANNED:.0f}" in table
     daemon = Daemon(config)
     daemon.ledger = Ledger(config.storage.path, config.office.office_id)
-    app = make_app(daemon.metrics, daemon.status, daemon.healthy, daemon.outages)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    routes = make_routes(daemon.metrics, daemon.status, daemon.healthy, daemon.outages)
     try:
-        async with aiohttp.ClientSession() as http:
+        async with serving(routes) as base, aiohttp.ClientSession() as http:
             query = {"from": FIRST.isoformat(), "to": LAST.isoformat()}
-            url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/outages"
+            url = f"{base}/api/outages"
             async with http.get(url, params=query) as response:
                 api = await response.json()
     finally:
-        await runner.cleanup()
         daemon.ledger.close()
     for view in (outages, api):
         for got_day, day in zip(view["days"], _days(), strict=True):

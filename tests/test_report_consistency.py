@@ -27,19 +27,20 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
-from aiohttp import web
 
 from monitor.calendar import ServiceCalendar
 from monitor.calendar.accounting import Account, account_days, read_facts
 from monitor.cli import main
 from monitor.config import Config, parse_config
 from monitor.daemon import Daemon
+from monitor.httpserver import Routes
 from monitor.ledger import Ledger
 from monitor.report.locale import Formatter
 from monitor.report.model import build_report, collect
 from monitor.report.render import render_html, render_subject, render_text
-from monitor.web import make_app
+from monitor.web import make_routes
 from tests.fixtures.report.ledger import CONFIG, WIB, evidence, outage
+from tests.support.web import serving
 
 MIN = 60.0
 HOURS = ["08:00-12:00", "13:00-16:00"]
@@ -95,16 +96,10 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     return capsys.readouterr().out
 
 
-async def _serve(config: Config) -> tuple[web.AppRunner, int, Daemon]:
+def _routes(config: Config) -> tuple[Routes, Daemon]:
     daemon = Daemon(config)
     daemon.ledger = Ledger(config.storage.path, config.office.office_id)
-    app = make_app(daemon.metrics, daemon.status, daemon.healthy, daemon.outages)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    return runner, port, daemon
+    return make_routes(daemon.metrics, daemon.status, daemon.healthy, daemon.outages), daemon
 
 
 def _same_day(a: dict[str, Any], b: dict[str, Any], past: bool) -> None:
@@ -185,17 +180,15 @@ async def test_every_view_tells_the_same_seconds(
     assert f"<td>{f.duration(truth.lost_seconds)}</td>" in recap_html  # the total row
     # `pantau outages --format json` and the same through the daemon's HTTP API.
     outages = json.loads(_cli(capsys, "outages", *span, "--format", "json"))
-    runner, port, daemon = await _serve(config)
+    routes, daemon = _routes(config)
     try:
-        async with aiohttp.ClientSession() as http:
-            base = f"http://127.0.0.1:{port}"
+        async with serving(routes) as base, aiohttp.ClientSession() as http:
             query = {"from": first.isoformat(), "to": last.isoformat()}
             async with http.get(f"{base}/api/outages", params=query) as response:
                 api = await response.json()
             async with http.get(f"{base}/api/status") as response:
                 status = await response.json()
     finally:
-        await runner.cleanup()
         assert daemon.ledger is not None
         daemon.ledger.close()
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 import gzip
 
 import aiohttp
-from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
 
 from monitor.exposition import render
 from monitor.metrics import Metrics
 from monitor.sim import SimNetwork
-from monitor.web import make_app
+from monitor.web import make_routes
 from tests.support.daemon import fast_config, running
 from tests.support.factories import result
+from tests.support.web import serving
 
 
 async def test_metrics_negotiates_openmetrics_and_gzip() -> None:
@@ -45,19 +45,19 @@ async def test_a_prometheus_scrape_gets_the_fast_text_streamed_and_gzipped() -> 
     metrics = Metrics(CollectorRegistry())
     for i in range(2000):  # a page of several slices, so it is streamed in several chunks
         metrics.observe_probe(result(f"t-{i}", kind="http"))
-    app = make_app(metrics, dict, lambda: None, lambda first, last: {})
-    async with TestServer(app) as server, aiohttp.ClientSession(auto_decompress=False) as http:
+    routes = make_routes(metrics, dict, lambda: None, lambda first, last: {})
+    async with serving(routes) as base, aiohttp.ClientSession(auto_decompress=False) as http:
         headers = {"Accept": PROMETHEUS_2_ACCEPT, "Accept-Encoding": "gzip, deflate"}
-        async with http.get(server.make_url("/metrics"), headers=headers) as r:
+        async with http.get(f"{base}/metrics", headers=headers) as r:
             assert r.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
             assert r.headers["Content-Encoding"] == "gzip"
             packed = await r.read()
-        async with http.get(server.make_url("/metrics"), headers={"Accept-Encoding": ""}) as r:
+        async with http.get(f"{base}/metrics", headers={"Accept-Encoding": ""}) as r:
             assert "Content-Encoding" not in r.headers
             plain = await r.read()
         only_openmetrics = {"Accept": "application/openmetrics-text; version=1.0.0",
                             "Accept-Encoding": ""}  # fmt: skip
-        async with http.get(server.make_url("/metrics"), headers=only_openmetrics) as r:
+        async with http.get(f"{base}/metrics", headers=only_openmetrics) as r:
             assert r.headers["Content-Type"].startswith("application/openmetrics-text")
             openmetrics = await r.text()
     page = await render(metrics.series, metrics.others)

@@ -12,21 +12,20 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Protocol, cast
 
-from aiohttp import web
 from markupsafe import Markup
 
 from monitor import __version__
 from monitor.calendar import ServiceCalendar
 from monitor.clock import Clock
 from monitor.config import Config
+from monitor.httpserver import Request, Response, Routes, text
 from monitor.ledger import Ledger
 from monitor.report.render import environment
 from monitor.status.board import Live, StatusBoard, Week, Words, service_week
 from monitor.tracker import LinkTracker
 
-BOARD = web.AppKey("status_board", StatusBoard)
 STATIC = {"status.css": "text/css", "status.js": "text/javascript"}
-NO_STORE = {"Cache-Control": "no-store"}
+NO_STORE = [("Cache-Control", "no-store")]
 PATHS = ("/", "/status", "/status.json", "/status/static/")
 """What the page needs; the web config may make exactly these public."""
 
@@ -84,25 +83,36 @@ def board_for(daemon: Source) -> StatusBoard:
     return StatusBoard(config, daemon.calendar, words, live, week, daemon.clock.wall)
 
 
-async def page(request: web.Request) -> web.Response:
-    board = request.app[BOARD]
-    settings = board.config.status_page
-    words = board.words
-    kiosk = settings.kiosk or request.query.get("kiosk", "") in ("1", "true", "yes")
-    body = board.body().decode()
-    html = _template(settings.language).render(
-        language=settings.language,
-        title=settings.title or words.status_title,
-        office=board.config.office.name,
-        timezone=board.config.office.timezone,
-        kiosk=kiosk,
-        view=json.loads(body),
-        # A ledger value inside <script> must not close it: JSON allows \u003c for "<".
-        initial=Markup(body.replace("<", "\\u003c")),
-        version=__version__,
-        words=words,
-    )
-    return web.Response(text=html, content_type="text/html", headers=NO_STORE)
+class StatusPages:
+    """The page's routes, reading one board."""
+
+    def __init__(self, board: StatusBoard) -> None:
+        self.board = board
+
+    async def page(self, request: Request) -> Response:
+        board = self.board
+        settings = board.config.status_page
+        words = board.words
+        kiosk = settings.kiosk or request.query.get("kiosk", "") in ("1", "true", "yes")
+        body = board.body().decode()
+        html = _template(settings.language).render(
+            language=settings.language,
+            title=settings.title or words.status_title,
+            office=board.config.office.name,
+            timezone=board.config.office.timezone,
+            kiosk=kiosk,
+            view=json.loads(body),
+            # A ledger value inside <script> must not close it: JSON allows \u003c for "<".
+            initial=Markup(body.replace("<", "\\u003c")),
+            version=__version__,
+            words=words,
+        )
+        return Response(body=html.encode(), content_type="text/html; charset=utf-8",
+                        headers=list(NO_STORE))  # fmt: skip
+
+    async def status_json(self, request: Request) -> Response:
+        return Response(body=self.board.body(), content_type="application/json; charset=utf-8",
+                        headers=list(NO_STORE))  # fmt: skip
 
 
 @lru_cache(maxsize=2)
@@ -110,19 +120,14 @@ def _template(language: str):  # type: ignore[no-untyped-def]
     return environment(language).get_template("status_page.html")  # type: ignore[arg-type]
 
 
-async def status_json(request: web.Request) -> web.Response:
-    body = request.app[BOARD].body()
-    return web.Response(body=body, content_type="application/json", headers=NO_STORE)
-
-
-async def static(request: web.Request) -> web.Response:
-    name = request.match_info["name"]
+async def static(request: Request) -> Response:
+    name = request.tail
     if name not in STATIC:
-        raise web.HTTPNotFound()
-    return web.Response(
+        return text("404: Not Found", 404)
+    return Response(
         body=_static(name),
-        content_type=STATIC[name],
-        headers={"Cache-Control": "max-age=300"},
+        content_type=f"{STATIC[name]}; charset=utf-8",
+        headers=[("Cache-Control", "max-age=300")],
     )
 
 
@@ -131,10 +136,10 @@ def _static(name: str) -> bytes:
     return files("monitor.status").joinpath("static", name).read_bytes()
 
 
-def add_status_page(app: web.Application, board: StatusBoard) -> None:
-    """Route the page, its JSON and its static files on the daemon's app."""
-    app[BOARD] = board
-    app.router.add_get("/", page)
-    app.router.add_get("/status", page)
-    app.router.add_get("/status.json", status_json)
-    app.router.add_get("/status/static/{name}", static)
+def add_status_page(routes: Routes, board: StatusBoard) -> None:
+    """Route the page, its JSON and its static files on the daemon's routes."""
+    pages = StatusPages(board)
+    routes.get("/", pages.page)
+    routes.get("/status", pages.page)
+    routes.get("/status.json", pages.status_json)
+    routes.get("/status/static/{name}", static)
