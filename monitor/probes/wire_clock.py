@@ -36,9 +36,6 @@ from __future__ import annotations
 import errno
 import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 from monitor.probes.kstamp import (
@@ -49,7 +46,7 @@ from monitor.probes.kstamp import (
     rx_stamp,
 )
 
-__all__ = ["SO_TIMESTAMPNS", "StampingSocket", "WireClock", "measuring"]
+__all__ = ["SO_TIMESTAMPNS", "StampingSocket", "WireClock"]
 
 
 class WireClock:
@@ -79,20 +76,6 @@ class WireClock:
         if not self.sent_ns or not self.first_byte_ns:
             return None
         return (self.first_byte_ns - self.sent_ns) / 1e9
-
-
-_CURRENT: ContextVar[WireClock | None] = ContextVar("pantau_wire_clock", default=None)
-
-
-@contextmanager
-def measuring() -> Iterator[WireClock]:
-    """Hand a fresh WireClock to the connection the enclosed request opens."""
-    clock = WireClock()
-    token = _CURRENT.set(clock)
-    try:
-        yield clock
-    finally:
-        _CURRENT.reset(token)
 
 
 class StampingSocket(socket.socket):
