@@ -53,9 +53,8 @@ def _scrape(url: str, scrapes: int, period: float, settle: float, out: Any) -> N
 
 
 async def _serve(args: argparse.Namespace) -> dict[str, Any]:
-    from aiohttp import web as aioweb
-
     from monitor import web
+    from monitor.httpserver import Server
 
     if args.renderer:  # another exposition.py's page, through the same handler
         spec = importlib.util.spec_from_file_location("other_exposition", args.renderer)
@@ -66,13 +65,10 @@ async def _serve(args: argparse.Namespace) -> dict[str, Any]:
         web.gzip_compressor = other.gzip_compressor  # type: ignore[attr-defined]
     os.sched_setaffinity(0, {SERVER_CORE})
     metrics = filled(args.targets, traced=not args.untraced)
-    app = web.make_app(metrics, dict, lambda: None, lambda first, last: {})
-    runner = aioweb.AppRunner(app)
-    await runner.setup()
-    site = aioweb.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    server = Server(web.make_routes(metrics, dict, lambda: None, lambda first, last: {}))
     loop = asyncio.get_running_loop()
+    listener = await loop.create_server(server.protocol, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
     lates: list[tuple[float, float]] = []  # (due, late), loop time = time.monotonic()
     step, burn = 1.0 / args.rate, args.burn_ms / 1000
     names = list(metrics.series.targets)
@@ -99,7 +95,8 @@ async def _serve(args: argparse.Namespace) -> dict[str, Any]:
     bound = args.scrapes * (args.period + 30) + 10  # each scrape times out after 30 s
     await loop.run_in_executor(None, scraper.join, bound)
     spans = queue.get(timeout=5)
-    await runner.cleanup()
+    listener.close()
+    await server.close()
     during = [late for due, late in lates if any(a <= due <= b for a, b in spans)]
     outside = [late for due, late in lates if not any(a <= due <= b for a, b in spans)]
     seconds = [b - a for a, b in spans]
