@@ -271,6 +271,12 @@ class Connection(asyncio.Protocol):
         except (ConnectionError, h11.LocalProtocolError):
             if self.transport is not None:
                 self.transport.abort()
+        except Exception:
+            # A stream that failed half-way (its status line is out): the client must not take
+            # a cut answer for a whole one, so the connection goes.
+            log.exception("web: %s %s failed while streaming", request.method, request.target[:200])
+            if self.transport is not None:
+                self.transport.abort()
         finally:
             if watch is not None:
                 watch.done(self)

@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
+import pytest
 
 from monitor.httpserver import Request, Response, Routes, json_response, text
 from tests.support.web import serving
@@ -39,6 +40,14 @@ async def _stream(request: Request) -> Response:
     return Response(stream=parts())
 
 
+async def _breaks_mid_stream(request: Request) -> Response:
+    async def parts() -> AsyncIterator[bytes]:
+        yield b"first part\n"
+        raise RuntimeError("a bug half-way through a stream")
+
+    return Response(stream=parts())
+
+
 async def _broken(request: Request) -> Response:
     raise RuntimeError("a bug in a handler")
 
@@ -50,6 +59,7 @@ def _routes() -> Routes:
     routes.get("/echo", _echo)
     routes.get("/stream", _stream)
     routes.get("/broken", _broken)
+    routes.get("/half", _breaks_mid_stream)
     return routes
 
 
@@ -136,3 +146,15 @@ async def test_bad_and_oversized_heads_get_a_4xx_and_the_connection_closes() -> 
     assert garbage.startswith(b"HTTP/1.1 400 Bad Request")
     assert huge.startswith(b"HTTP/1.1 400 Bad Request")  # h11's word for a head over 16 KiB
     assert no_host.startswith(b"HTTP/1.1 400 ")  # HTTP/1.1 requires Host
+
+
+async def test_a_stream_that_fails_half_way_is_cut_off_not_ended(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Its status line is out: the only honest thing left is to drop the connection, so the
+    client sees a broken answer (no final chunk) and never a whole-looking short one."""
+    async with serving(_routes()) as base:
+        answer = await _exchange(base, b"GET /half HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 OK") and b"first part" in answer
+    assert not answer.endswith(b"0\r\n\r\n")  # chunked encoding's end never sent
+    assert "failed while streaming" in caplog.text and "a bug half-way" in caplog.text
