@@ -24,7 +24,6 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from monitor.calendar import ServiceHoursConfig
-from monitor.config_yaml import YamlProblem, read_yaml
 from monitor.durations import Duration, between, format_duration
 from monitor.maintenance.config import MaintenanceConfig
 from monitor.paging.config import PagesConfig
@@ -618,6 +617,8 @@ def parse_config(data: object, source: str = "<config>") -> Config:
 
 def load_config(path: str | Path) -> Config:
     """Read and validate a YAML config file; ConfigError on anything the user must fix."""
+    from monitor.config_yaml import YamlProblem, read_yaml  # `pantau run` reads in a child
+
     source = str(path)
     try:
         data = read_yaml(path)

@@ -15,10 +15,10 @@ import re
 import ssl
 import tempfile
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from monitor.config import ConfigError
@@ -282,23 +282,28 @@ def _load_inline_chain(context: ssl.SSLContext, cert: str, key: str) -> None:
         context.load_cert_chain(cert_path, key_path)
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """Go's yaml.UnmarshalStrict refuses a key given twice (two hashes for one user)."""
+@lru_cache(maxsize=1)
+def _strict_loader() -> Any:
+    """A SafeLoader that refuses a key given twice, as Go's yaml.UnmarshalStrict (two hashes
+    for one user). Built on first use: without a web config file the daemon needs no YAML."""
+    import yaml
 
+    class StrictLoader(yaml.SafeLoader):
+        pass
 
-def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} is given twice; keep one", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
+    def no_duplicates(loader: StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+        seen = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice; keep one", key_node.start_mark
+                )
+            seen.add(key)
+        return loader.construct_mapping(node, deep=deep)
 
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, no_duplicates)
+    return StrictLoader
 
 
 def load_web_config(path: str | Path) -> WebConfig:
@@ -312,8 +317,10 @@ def load_web_config(path: str | Path) -> WebConfig:
                                    "fix web.config_file in pantau.yaml"]) from None  # fmt: skip
     except UnicodeDecodeError:
         raise ConfigError(source, ["the web config file is not UTF-8 text (YAML)"]) from None
+    import yaml
+
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
+        data = yaml.load(text, Loader=_strict_loader())  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -6,6 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.calendar import ServiceCalendar
+from monitor.cli.isolated import load_isolated
+from monitor.config import ConfigError, load_config
 
 # The daemon's start: its modules, the command line, and every probe kind's module.
 DAEMON = (
@@ -30,7 +38,69 @@ def test_the_daemon_carries_no_aiohttp() -> None:
     assert not loaded & {"aiohttp", "yarl", "multidict", "frozenlist", "aiosignal", "attr"}
 
 
+def test_yaml_and_holidays_come_only_with_their_first_use() -> None:
+    """`pantau run` reads its config in a child (below); the daemon's own imports need neither
+    the YAML parser (only a web config file or a central schedule does) nor holidays."""
+    loaded = _top_modules(DAEMON)
+    assert "yaml" not in loaded and "holidays" not in loaded and "dateutil" not in loaded
+    web = DAEMON + "from monitor.webconfig import load_web_config as l; l('/dev/null'); "
+    assert "yaml" in _top_modules(web)
+
+
 def test_re2_comes_with_the_first_body_regex_only() -> None:
     assert "re2" not in _top_modules(DAEMON)
     compiled = DAEMON + "from monitor.body_match import compile_body_regex as c; c('SIAK OK'); "
     assert "re2" in _top_modules(compiled)
+
+
+CONFIG = """\
+office: {name: Kantor Uji, timezone: Asia/Jakarta}
+storage: {path: %s}
+targets:
+  - {name: dc, role: datacenter, kind: tcp, host: 127.0.0.1, port: 9}
+"""
+
+
+def test_pantau_run_validates_in_a_child_and_never_imports_holidays(tmp_path: Path) -> None:
+    """The config and the holiday tables come from a short-lived child; the daemon's process
+    gets a config equal to an in-process load and the same holidays, without the package."""
+    path = tmp_path / "pantau.yaml"
+    path.write_text(CONFIG % (tmp_path / "pantau.db"))
+    year = date.today().year
+    first_day = date(year - 1, 1, 1)
+    count = (date(year + 2, 1, 1) - first_day).days  # the three years the child computed
+    code = DAEMON + (
+        "import json, sys; from datetime import date, timedelta; "
+        "from monitor.cli.isolated import load_isolated; "
+        "from monitor.calendar import ServiceCalendar; "
+        f"config = load_isolated({str(path)!r}); "
+        "calendar = ServiceCalendar(config.service_hours, config.office.zone); "
+        f"first = date.fromisoformat({first_day.isoformat()!r}); "
+        f"names = [calendar.holiday(first + timedelta(n)) for n in range({count})]; "
+        "print(json.dumps({'names': names, 'holidays': 'holidays' in sys.modules})); "
+        "from monitor.config import load_config; "
+        f"print(json.dumps(load_config({str(path)!r}) == config)); "
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    first, equal = out.stdout.splitlines()
+    seen = json.loads(first)
+    assert seen["holidays"] is False  # read before the in-process load of the comparison
+    config = load_config(path)  # here, in this process, with the package
+    here = ServiceCalendar(config.service_hours, config.office.zone)
+    assert seen["names"] == [here.holiday(first_day + timedelta(n)) for n in range(count)]
+    assert seen["names"][(date(year, 12, 25) - first_day).days] == "Hari Raya Natal"
+    assert json.loads(equal) is True
+
+
+def test_a_config_mistake_through_the_child_reads_as_in_process(tmp_path: Path) -> None:
+    path = tmp_path / "pantau.yaml"
+    path.write_text(
+        (CONFIG % (tmp_path / "pantau.db")) + "service_hours:\n  holidays:\n    country: XX\n"
+    )
+    with pytest.raises(ConfigError) as direct:
+        load_config(path)
+    with pytest.raises(ConfigError) as isolated:
+        load_isolated(path)
+    assert isolated.value.problems == direct.value.problems
+    assert "unknown country" in str(isolated.value) and isolated.value.source == str(path)

@@ -16,7 +16,6 @@ from itertools import pairwise
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-import holidays
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -118,6 +117,8 @@ class HolidaysConfig(BaseModel):
     @field_validator("country")
     @classmethod
     def _known_country(cls, value: str) -> str:
+        import holidays  # here, not at the top: the daemon itself never imports it
+
         if value not in holidays.list_supported_countries():
             raise PydanticCustomError(
                 "country",
@@ -129,6 +130,8 @@ class HolidaysConfig(BaseModel):
 
     @model_validator(mode="after")
     def _supported(self) -> HolidaysConfig:
+        import holidays
+
         entity = country_holidays(self.country)
         if self.language not in (entity.supported_languages or ()):
             raise PydanticCustomError(

@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from types import MappingProxyType
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from monitor.calendar.config import WEEKDAYS, HolidaysConfig, Hours, ServiceHoursConfig
-from monitor.calendar.holiday_source import country_holidays
+from monitor.calendar.holiday_source import holiday_table
 
 Source = Literal["weekly", "period", "holiday", "closed", "open"]
 """Which rule decided a day, from lowest to highest precedence."""
@@ -66,14 +63,6 @@ def _weekly_table(weekly: Mapping[str, tuple[Hours, ...]]) -> tuple[tuple[Hours,
     return tuple(tuple(weekly.get(day, ())) for day in WEEKDAYS)
 
 
-@lru_cache(maxsize=64)
-def _holidays_of_year(country: str, cuti_bersama: bool, language: str, year: int) -> Mapping:
-    # One immutable mapping per year: the package's own objects grow on lookup.
-    categories = (holidays.PUBLIC, holidays.GOVERNMENT) if cuti_bersama else (holidays.PUBLIC,)
-    found = country_holidays(country, years=year, categories=categories, language=language)
-    return MappingProxyType(dict(found))
-
-
 @dataclass(frozen=True, slots=True, init=False, eq=False, repr=False)
 class ServiceCalendar:
     """When an office serves, compiled from its config and time zone.
@@ -111,7 +100,7 @@ class ServiceCalendar:
         if self._holidays is None:
             return None
         h = self._holidays
-        return _holidays_of_year(h.country, h.cuti_bersama, h.language, d.year).get(d)
+        return holiday_table(h.country, h.cuti_bersama, h.language, d.year).get(d)
 
     def day(self, d: date) -> ServiceDay:
         """The service day for local date `d`."""

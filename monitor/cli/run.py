@@ -11,6 +11,7 @@ import logging
 import sys
 
 from monitor.cli.common import config_of, serve_until_signal
+from monitor.cli.isolated import load_isolated
 from monitor.config import Config
 
 log = logging.getLogger("pantau")
@@ -94,7 +95,9 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = config_of(args)
+    # Validated in a short-lived child: the holidays package and the YAML parser's garbage
+    # stay there (monitor/cli/isolated.py).
+    config = load_isolated(args.config)
     asyncio.run(serve_until_signal(functools.partial(serve, config)))
     return 0
 

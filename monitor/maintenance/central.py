@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
 from pydantic import ValidationError
 
 from monitor.ledger_schema import migrate, open_store
@@ -81,6 +80,8 @@ class CentralStore:
 
 def parse_schedule(body: bytes) -> Schedule:
     """A central schedule from YAML or JSON; ValueError with one line saying what is wrong."""
+    import yaml  # here: only offices with a central schedule fetch one
+
     try:
         data = yaml.safe_load(body.decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
