@@ -55,6 +55,7 @@ def test_re2_comes_with_the_first_body_regex_only() -> None:
 
 CONFIG = """\
 office: {name: Kantor Uji, timezone: Asia/Jakarta}
+listen: 127.0.0.1:0
 storage: {path: %s}
 targets:
   - {name: dc, role: datacenter, kind: tcp, host: 127.0.0.1, port: 9}
@@ -91,6 +92,40 @@ def test_pantau_run_validates_in_a_child_and_never_imports_holidays(tmp_path: Pa
     assert seen["names"] == [here.holiday(first_day + timedelta(n)) for n in range(count)]
     assert seen["names"][(date(year, 12, 25) - first_day).days] == "Hari Raya Natal"
     assert json.loads(equal) is True
+
+
+RUN_AND_LOOK = """
+import asyncio, json, sys
+from monitor.cli.isolated import load_isolated
+from monitor.daemon import Daemon
+
+async def main():
+    async with Daemon(load_isolated(sys.argv[1])) as daemon:
+        await asyncio.sleep(1.0)  # probes, the first flush, the status board
+        reader, writer = await asyncio.open_connection("127.0.0.1", daemon.port)
+        writer.write(b"GET / HTTP/1.0\\r\\n\\r\\n")
+        page = await reader.read()
+        writer.close()
+    loaded = sorted({name.split(".")[0] for name in sys.modules})
+    print(json.dumps({"page": page.split(b"\\r\\n", 1)[0].decode(), "loaded": loaded}))
+
+asyncio.run(main())
+"""
+
+
+def test_a_running_daemon_loads_neither_holidays_nor_yaml(tmp_path: Path) -> None:
+    """The whole start (the calendar, the status page rendered once, probes, the ledger),
+    not only the config: nothing in it may ask the package for a holiday again."""
+    path = tmp_path / "pantau.yaml"
+    path.write_text(CONFIG % (tmp_path / "pantau.db"))
+    out = subprocess.run(
+        [sys.executable, "-c", RUN_AND_LOOK, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.splitlines()[-1])
+    assert seen["page"] == "HTTP/1.1 200 OK"
+    assert "monitor" in seen["loaded"] and "jinja2" in seen["loaded"]  # the page was rendered
+    assert not {"holidays", "dateutil", "yaml", "aiohttp"} & set(seen["loaded"])
 
 
 def test_a_config_mistake_through_the_child_reads_as_in_process(tmp_path: Path) -> None:
