@@ -203,3 +203,21 @@ async def test_http_probes_leave_no_garbage_cycle(tmp_path: Path) -> None:
     # The 10 answered probes connected; so did some of the 20 cut short (not all of them on a
     # loaded machine, where the shortest deadlines can end before the connect: 27 of 30 seen).
     assert server.accepted > 10
+
+
+async def test_a_refused_http_connect_leaves_no_garbage_cycle() -> None:
+    """The connect's error is raised from the frame that held it and the socket: without
+    dropping those locals, traceback -> frame -> error made a cycle around the socket."""
+    ctx = ProbeContext()
+    with socket.socket() as bound:  # bound, never listening: the connect is refused
+        bound.bind(("127.0.0.1", 0))
+        target = http_target(f"http://127.0.0.1:{bound.getsockname()[1]}/")
+
+        async def runs() -> AsyncIterator[None]:
+            for _ in range(3):
+                result = await probe_once(ctx, target, 2.0)
+                assert result.reason == "refused", result.message
+                yield None
+            await ctx.close()
+
+        assert await _cyclic_garbage_of(runs()) == collections.Counter()

@@ -206,7 +206,12 @@ async def _connect(
             sock.close()
             raise
     assert error is not None
-    raise error
+    try:
+        raise error
+    finally:
+        # The error's traceback holds this frame, whose locals hold the error and the last
+        # socket: a cycle only the collector would free, with the socket and its clock in it.
+        del error, sock
 
 
 @dataclass(frozen=True, slots=True)
