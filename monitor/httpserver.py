@@ -28,6 +28,7 @@ log = logging.getLogger("pantau.web")
 
 SERVER = "pantau"
 MAX_HEAD = 16 * 1024  # a request head longer than this is refused (400)
+MAX_WAITING = 64 * 1024  # bytes read ahead while an answer is owed; then the reading pauses
 REASONS = {200: b"OK", 400: b"Bad Request", 401: b"Unauthorized", 403: b"Forbidden",
            404: b"Not Found", 405: b"Method Not Allowed", 429: b"Too Many Requests",
            500: b"Internal Server Error", 503: b"Service Unavailable"}  # fmt: skip
@@ -171,6 +172,8 @@ class Connection(asyncio.Protocol):
         self._request: Request | None = None
         self._paused = False
         self._drained: asyncio.Future[None] | None = None
+        self._ahead = 0  # bytes received while an answer was being made
+        self._reading_paused = False
 
     # --- asyncio protocol ---
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -179,6 +182,13 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.h11.receive_data(data)
+        if self.task is not None:
+            # Pipelined requests wait in h11's buffer while one is answered: a client that
+            # sends them faster than they are answered must not grow it without bound.
+            self._ahead += len(data)
+            if self._ahead > MAX_WAITING and self.transport is not None:
+                self.transport.pause_reading()
+                self._reading_paused = True
         self._next()
 
     def eof_received(self) -> bool | None:
@@ -325,6 +335,11 @@ class Connection(asyncio.Protocol):
         if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
             self.h11.start_next_cycle()
             self._next()  # a pipelined request may be waiting
+            if self.task is None:  # none was: h11 has read all it holds, read on
+                self._ahead = 0
+                if self._reading_paused:
+                    self._reading_paused = False
+                    transport.resume_reading()
         elif self.h11.our_state in _ENDED or self.h11.their_state in _ENDED:
             transport.close()
 

@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from monitor.httpserver import Request, Response, Routes, json_response, text
+from monitor.httpserver import MAX_WAITING, Request, Response, Routes, Server, json_response, text
+from tests.support.wait import wait_until
 from tests.support.web import serving
 
 
@@ -158,3 +159,40 @@ async def test_a_stream_that_fails_half_way_is_cut_off_not_ended(
     assert answer.startswith(b"HTTP/1.1 200 OK") and b"first part" in answer
     assert not answer.endswith(b"0\r\n\r\n")  # chunked encoding's end never sent
     assert "failed while streaming" in caplog.text and "a bug half-way" in caplog.text
+
+
+async def test_pipelined_requests_sent_faster_than_answered_pause_the_reading() -> None:
+    """What waits unanswered stays bounded: the server stops reading past MAX_WAITING bytes
+    and reads on once it has answered what it holds; every request is still answered."""
+    gate = asyncio.Event()
+
+    async def wait(request: Request) -> Response:
+        await gate.wait()
+        return text("ok\n")
+
+    routes = Routes()
+    routes.get("/wait", wait)
+    server = Server(routes)
+    loop = asyncio.get_running_loop()
+    listener = await loop.create_server(server.protocol, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    one = b"GET /wait HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 1000 + b"\r\n\r\n"
+    count = 600  # ~620 KB: far past MAX_WAITING
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(one * count)  # not drained: the server may stop reading it
+        (connection,) = server.connections
+        await wait_until(lambda: connection._reading_paused, what="the reading paused")
+        await asyncio.sleep(0.2)  # the client keeps pushing; the server keeps not reading
+        held = len(connection.h11.trailing_data[0])
+        assert held <= MAX_WAITING + 256 * 1024, held  # one read more at most
+        gate.set()
+        answers = b""
+        async with asyncio.timeout(20):
+            while answers.count(b"HTTP/1.1 200 OK") < count:
+                answers += await reader.read(65536)
+        assert not connection._reading_paused
+    finally:
+        writer.close()
+        listener.close()
+        await server.close()
