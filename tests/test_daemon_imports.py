@@ -139,3 +139,16 @@ def test_a_config_mistake_through_the_child_reads_as_in_process(tmp_path: Path) 
         load_isolated(path)
     assert isolated.value.problems == direct.value.problems
     assert "unknown country" in str(isolated.value) and isolated.value.source == str(path)
+
+
+def test_without_a_fork_the_config_loads_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "pantau.yaml"
+    path.write_text(CONFIG % (tmp_path / "pantau.db"))
+
+    def no_fork() -> int:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr("os.fork", no_fork)
+    assert load_isolated(path) == load_config(path)

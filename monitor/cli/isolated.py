@@ -33,7 +33,13 @@ def load_isolated(path: str | Path) -> Config:
     if not hasattr(os, "fork"):
         return load_config(path)
     read, write = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as exc:  # at the process limit, say: the daemon can still start
+        os.close(read)
+        os.close(write)
+        log.debug("config: cannot fork to validate (%s); loading in this process", exc)
+        return load_config(path)
     if pid == 0:  # the child: never returns
         os.close(read)
         _child(path, write)
