@@ -64,6 +64,11 @@ def text(body: str, status: int = 200, headers: Iterable[tuple[str, str]] = ()) 
     return Response(status, body.encode(), headers=list(headers))
 
 
+def not_found() -> Response:
+    """The answer for a path nothing serves (a route may give it too: an unknown file name)."""
+    return text("404: Not Found", 404)
+
+
 def json_response(data: Any, status: int = 200) -> Response:
     return Response(status, json.dumps(data).encode(), "application/json; charset=utf-8")
 
@@ -138,7 +143,7 @@ class Server:
                 if refused is not None:
                     return refused
             if found is None:
-                return text("404: Not Found", 404)
+                return not_found()
             if request.method not in ("GET", "HEAD"):
                 return text("405: Method Not Allowed", 405, [("Allow", "GET, HEAD")])
             return await found[2](request)

@@ -173,26 +173,23 @@ async def test_pipelined_requests_sent_faster_than_answered_pause_the_reading() 
     routes = Routes()
     routes.get("/wait", wait)
     server = Server(routes)
-    loop = asyncio.get_running_loop()
-    listener = await loop.create_server(server.protocol, "127.0.0.1", 0)
-    port = listener.sockets[0].getsockname()[1]
     one = b"GET /wait HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 1000 + b"\r\n\r\n"
     count = 600  # ~620 KB: far past MAX_WAITING
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(one * count)  # not drained: the server may stop reading it
-        (connection,) = server.connections
-        await wait_until(lambda: connection._reading_paused, what="the reading paused")
-        await asyncio.sleep(0.2)  # the client keeps pushing; the server keeps not reading
-        held = len(connection.h11.trailing_data[0])
-        assert held <= MAX_WAITING + 256 * 1024, held  # one read more at most
-        gate.set()
-        answers = b""
-        async with asyncio.timeout(20):
-            while answers.count(b"HTTP/1.1 200 OK") < count:
-                answers += await reader.read(65536)
-        assert not connection._reading_paused
-    finally:
-        writer.close()
-        listener.close()
-        await server.close()
+    async with serving(server) as base:
+        host, port = base.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            writer.write(one * count)  # not drained: the server may stop reading it
+            (connection,) = server.connections
+            await wait_until(lambda: connection._reading_paused, what="the reading paused")
+            await asyncio.sleep(0.2)  # the client keeps pushing; the server keeps not reading
+            held = len(connection.h11.trailing_data[0])
+            assert held <= MAX_WAITING + 256 * 1024, held  # one read more at most
+            gate.set()
+            answers = b""
+            async with asyncio.timeout(20):
+                while answers.count(b"HTTP/1.1 200 OK") < count:
+                    answers += await reader.read(65536)
+            assert not connection._reading_paused
+        finally:
+            writer.close()

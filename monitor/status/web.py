@@ -18,7 +18,7 @@ from monitor import __version__
 from monitor.calendar import ServiceCalendar
 from monitor.clock import Clock
 from monitor.config import Config
-from monitor.httpserver import Request, Response, Routes, text
+from monitor.httpserver import Request, Response, Routes, not_found
 from monitor.ledger import Ledger
 from monitor.report.render import environment
 from monitor.status.board import Live, StatusBoard, Week, Words, service_week
@@ -123,7 +123,7 @@ def _template(language: str):  # type: ignore[no-untyped-def]
 async def static(request: Request) -> Response:
     name = request.tail
     if name not in STATIC:
-        return text("404: Not Found", 404)
+        return not_found()
     return Response(
         body=_static(name),
         content_type=f"{STATIC[name]}; charset=utf-8",

@@ -11,9 +11,10 @@ from monitor.httpserver import Routes, Server
 
 
 @asynccontextmanager
-async def serving(routes: Routes) -> AsyncIterator[str]:
-    """The base URL (`http://127.0.0.1:<port>`) of `routes`, served until the block ends."""
-    server = Server(routes)
+async def serving(routes: Routes | Server) -> AsyncIterator[str]:
+    """The base URL (`http://127.0.0.1:<port>`) of `routes` (or of a server a test wants to
+    look into), served until the block ends."""
+    server = routes if isinstance(routes, Server) else Server(routes)
     listener = await asyncio.get_running_loop().create_server(server.protocol, "127.0.0.1", 0)
     try:
         yield f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
