@@ -193,6 +193,11 @@ class Daemon:
         # Import the probe modules the config uses now, before any probe is due: later, an
         # import would stall the running loop.
         probes.load({target.kind for target in config.targets})
+        if config.fleet is not None or config.maintenance.url is not None:
+            # The fleet and central-schedule fetches import aiohttp where they fetch (a daemon
+            # without them never holds it); with them, now: the fleet's first question comes
+            # as an outage begins, when a stalled loop would start the probes late.
+            import aiohttp  # noqa: F401
         self._ctx = ProbeContext()
         self._probe_trace = ProbeTrace.from_env(self.clock)  # the bench's hook, if asked for
         self.scheduler = ProbeScheduler(

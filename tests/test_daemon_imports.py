@@ -128,6 +128,18 @@ def test_a_running_daemon_loads_neither_holidays_nor_yaml(tmp_path: Path) -> Non
     assert not {"holidays", "dateutil", "yaml", "aiohttp"} & set(seen["loaded"])
 
 
+def test_a_daemon_that_asks_the_fleet_loads_aiohttp_at_start(tmp_path: Path) -> None:
+    """Not at the fleet's first question, which comes as an outage begins."""
+    path = tmp_path / "pantau.yaml"
+    fleet = "fleet: {url: 'http://127.0.0.1:9'}\n"  # nothing listens: no answer needed
+    path.write_text((CONFIG % (tmp_path / "pantau.db")) + fleet)
+    out = subprocess.run(
+        [sys.executable, "-c", RUN_AND_LOOK, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert "aiohttp" in json.loads(out.stdout.splitlines()[-1])["loaded"]
+
+
 def test_a_config_mistake_through_the_child_reads_as_in_process(tmp_path: Path) -> None:
     path = tmp_path / "pantau.yaml"
     path.write_text(
