@@ -18,10 +18,11 @@ import prometheus_client
 from prometheus_client import CollectorRegistry
 
 from monitor import probes
+from monitor.body_match import compile_body_regex
 from monitor.calendar import ServiceCalendar
 from monitor.calendar.accounting import account_day, day_bounds, local_day
 from monitor.clock import Clock, default_clock
-from monitor.config import Config
+from monitor.config import Config, HttpTarget
 from monitor.fleet.confirm import Confirmation, confirm_verdict, current
 from monitor.httpserver import Server
 from monitor.ledger_lock import LedgerBusy, LedgerLock
@@ -193,6 +194,11 @@ class Daemon:
         # Import the probe modules the config uses now, before any probe is due: later, an
         # import would stall the running loop.
         probes.load({target.kind for target in config.targets})
+        # Compiled now, as validating the config in this process used to: `pantau run`
+        # validates in a child, and RE2 would otherwise be imported by the first body read.
+        for pattern in {t.body_regex for t in config.targets if isinstance(t, HttpTarget)}:
+            if pattern is not None:
+                compile_body_regex(pattern)
         if config.fleet is not None or config.maintenance.url is not None:
             # The fleet and central-schedule fetches import aiohttp where they fetch (a daemon
             # without them never holds it); with them, now: the fleet's first question comes

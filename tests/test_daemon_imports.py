@@ -140,6 +140,22 @@ def test_a_daemon_that_asks_the_fleet_loads_aiohttp_at_start(tmp_path: Path) -> 
     assert "aiohttp" in json.loads(out.stdout.splitlines()[-1])["loaded"]
 
 
+def test_a_daemon_with_a_body_regex_compiles_it_at_start(tmp_path: Path) -> None:
+    """The child validated it; the daemon compiles it again before probing, not at the first
+    body it reads (here none: the port refuses)."""
+    path = tmp_path / "pantau.yaml"
+    http = (
+        "  - {name: siak, role: datacenter, kind: http, url: 'http://127.0.0.1:9/',"
+        " body_regex: 'SIAK OK'}\n"
+    )
+    path.write_text((CONFIG % (tmp_path / "pantau.db")) + http)
+    out = subprocess.run(
+        [sys.executable, "-c", RUN_AND_LOOK, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert "re2" in json.loads(out.stdout.splitlines()[-1])["loaded"]
+
+
 def test_a_config_mistake_through_the_child_reads_as_in_process(tmp_path: Path) -> None:
     path = tmp_path / "pantau.yaml"
     path.write_text(
