@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,16 +114,23 @@ asyncio.run(main())
 """
 
 
-def test_a_running_daemon_loads_neither_holidays_nor_yaml(tmp_path: Path) -> None:
-    """The whole start (the calendar, the status page rendered once, probes, the ledger),
-    not only the config: nothing in it may ask the package for a holiday again."""
+def _run_and_look(tmp_path: Path, more_yaml: str = "") -> dict[str, Any]:
+    """What a daemon on CONFIG (plus `more_yaml`) answered at `/` and had imported, a second
+    after it started, in a process of its own."""
     path = tmp_path / "pantau.yaml"
-    path.write_text(CONFIG % (tmp_path / "pantau.db"))
+    path.write_text((CONFIG % (tmp_path / "pantau.db")) + more_yaml)
     out = subprocess.run(
         [sys.executable, "-c", RUN_AND_LOOK, str(path)], capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0, out.stderr
-    seen = json.loads(out.stdout.splitlines()[-1])
+    seen: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
+    return seen
+
+
+def test_a_running_daemon_loads_neither_holidays_nor_yaml(tmp_path: Path) -> None:
+    """The whole start (the calendar, the status page rendered once, probes, the ledger),
+    not only the config: nothing in it may ask the package for a holiday again."""
+    seen = _run_and_look(tmp_path)
     assert seen["page"] == "HTTP/1.1 200 OK"
     assert "monitor" in seen["loaded"] and "jinja2" in seen["loaded"]  # the page was rendered
     assert not {"holidays", "dateutil", "yaml", "aiohttp"} & set(seen["loaded"])
@@ -130,30 +138,18 @@ def test_a_running_daemon_loads_neither_holidays_nor_yaml(tmp_path: Path) -> Non
 
 def test_a_daemon_that_asks_the_fleet_loads_aiohttp_at_start(tmp_path: Path) -> None:
     """Not at the fleet's first question, which comes as an outage begins."""
-    path = tmp_path / "pantau.yaml"
     fleet = "fleet: {url: 'http://127.0.0.1:9'}\n"  # nothing listens: no answer needed
-    path.write_text((CONFIG % (tmp_path / "pantau.db")) + fleet)
-    out = subprocess.run(
-        [sys.executable, "-c", RUN_AND_LOOK, str(path)], capture_output=True, text=True, timeout=60
-    )
-    assert out.returncode == 0, out.stderr
-    assert "aiohttp" in json.loads(out.stdout.splitlines()[-1])["loaded"]
+    assert "aiohttp" in _run_and_look(tmp_path, fleet)["loaded"]
 
 
 def test_a_daemon_with_a_body_regex_compiles_it_at_start(tmp_path: Path) -> None:
     """The child validated it; the daemon compiles it again before probing, not at the first
     body it reads (here none: the port refuses)."""
-    path = tmp_path / "pantau.yaml"
     http = (
         "  - {name: siak, role: datacenter, kind: http, url: 'http://127.0.0.1:9/',"
         " body_regex: 'SIAK OK'}\n"
     )
-    path.write_text((CONFIG % (tmp_path / "pantau.db")) + http)
-    out = subprocess.run(
-        [sys.executable, "-c", RUN_AND_LOOK, str(path)], capture_output=True, text=True, timeout=60
-    )
-    assert out.returncode == 0, out.stderr
-    assert "re2" in json.loads(out.stdout.splitlines()[-1])["loaded"]
+    assert "re2" in _run_and_look(tmp_path, http)["loaded"]
 
 
 def test_a_config_mistake_through_the_child_reads_as_in_process(tmp_path: Path) -> None:
