@@ -187,14 +187,16 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.h11.receive_data(data)
-        if self.task is not None:
-            # Pipelined requests wait in h11's buffer while one is answered: a client that
-            # sends them faster than they are answered must not grow it without bound.
-            self._ahead += len(data)
-            if self._ahead > MAX_WAITING and self.transport is not None:
-                self.transport.pause_reading()
-                self._reading_paused = True
+        self._ahead += len(data)
         self._next()
+        if self.task is None:
+            self._ahead = 0  # h11 holds at most part of a head, which MAX_HEAD bounds
+        elif self._ahead > MAX_WAITING and self.transport is not None:
+            # Pipelined requests wait in h11's buffer while one is answered: a client that
+            # sends them faster than they are answered must not grow it without bound. The
+            # read that started the answer counts too: it may carry 256 KiB of them.
+            self.transport.pause_reading()
+            self._reading_paused = True
 
     def eof_received(self) -> bool | None:
         self.h11.receive_data(b"")
