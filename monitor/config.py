@@ -70,7 +70,11 @@ class ConfigError(Exception):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator and serializer are built at its first validation, not
+    # at import. `pantau run` validates in a child (monitor/cli/isolated.py) and the daemon
+    # only reads the models it gets back, so it never builds them: ~1 MB of pydantic-core
+    # schemas (issue 18). Every config model in Pantau says the same, for the same reason.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _check_name(value: str) -> str:

@@ -106,7 +106,7 @@ PERPRES_21_2023: Mapping[str, tuple[Hours, ...]] = MappingProxyType(
 class HolidaysConfig(BaseModel):
     """Which public holidays close the office (from the `holidays` package)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     country: str = "ID"
     cuti_bersama: bool = True
@@ -151,7 +151,7 @@ class HolidaysConfig(BaseModel):
 class Period(BaseModel):
     """A date range (both ends included) with its own weekly hours, e.g. Ramadan."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, populate_by_name=True)
 
     name: str = Field(min_length=1)
     from_: date = Field(alias="from")
@@ -183,7 +183,7 @@ def _some_hours(ranges: tuple[Hours, ...]) -> tuple[Hours, ...]:
 class OpenDay(BaseModel):
     """A single day open with its own hours, e.g. a service Saturday."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     date: date
     hours: Annotated[DayHours, AfterValidator(_some_hours)]
@@ -193,7 +193,7 @@ class OpenDay(BaseModel):
 class ServiceHoursConfig(BaseModel):
     """The `service_hours` section. Precedence: open > closed > holiday > period > weekly."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     weekly: Weekly = Field(default_factory=lambda: dict(PERPRES_21_2023))
     holidays: HolidaysConfig | None = Field(default_factory=HolidaysConfig)

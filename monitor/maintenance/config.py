@@ -29,7 +29,7 @@ _HHMM = re.compile(r"(\d\d):(\d\d)")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _zone(value: str | None) -> str | None:

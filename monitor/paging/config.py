@@ -14,7 +14,7 @@ _EXAMPLE = "https://grafana.dukcapil.example.go.id/d/pantau-link/pantau"
 class PagesConfig(BaseModel):
     """Read by the alert rules through `pantau_page_info` (one series per office)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     language: Language = "id"
     dashboard_url: str | None = None

@@ -16,7 +16,7 @@ OwnerRole = Role  # a hop is owned by one of the roles a target has
 class PathOwner(BaseModel):
     """One network and whose it is: `{prefix: 10.20.0.0/16, name: Telkom VPN IP, role: isp}`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     prefix: str
     name: str = Field(min_length=1, max_length=80)
@@ -36,7 +36,7 @@ class PathOwner(BaseModel):
 class PathConfig(BaseModel):
     """`path:`: tracing toward the data-center targets (on by default; needs raw sockets)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     enabled: bool = True
     owners: list[PathOwner] = Field(default_factory=list)

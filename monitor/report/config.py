@@ -22,7 +22,7 @@ _DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, populate_by_name=True)
 
 
 def _check_address(value: str) -> str:

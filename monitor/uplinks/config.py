@@ -21,7 +21,7 @@ _IFNAME = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")  # IFNAMSIZ is 16 with the NUL
 class Source(BaseModel):
     """Where a probe leaves from: a local address (bind) or an interface (SO_BINDTODEVICE)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     address: str | None = None
     interface: str | None = None
