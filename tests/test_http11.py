@@ -99,3 +99,51 @@ async def test_an_answer_queued_behind_the_deadline_is_dropped_quietly() -> None
     reader.data_received(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
     assert reader.head.cancelled()
     assert reader.done.result() == b"ok"
+
+
+async def test_the_request_on_the_wire_is_the_targets_own() -> None:
+    """Each target's request is serialized once and kept as bytes (issue 18's memory): what
+    reaches the server is still its method, path and query, Host with the port, and its
+    headers, a configured one replacing a default of the same name."""
+    heads: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with probe_context() as ctx:
+            for name in ("a", "b"):
+                target = http_target(
+                    f"http://127.0.0.1:{port}/{name}?office=3171",
+                    headers={"X-Office": name, "Accept": "text/plain"},
+                )
+                result = await probe_once(ctx, target)
+                assert result.ok, result.message
+    finally:
+        server.close()
+        await server.wait_closed()
+    for name, head in zip(("a", "b"), heads, strict=True):
+        lines = head.decode().split("\r\n")
+        assert lines[0] == f"GET /{name}?office=3171 HTTP/1.1"
+        assert f"Host: 127.0.0.1:{port}" in lines and f"X-Office: {name}" in lines
+        assert "Accept: text/plain" in lines and "Accept: */*" not in lines
+        assert "User-Agent: pantau" in lines
+
+
+def test_targets_share_the_request_h11_reads_their_answers_by() -> None:
+    """A thousand targets keep a thousand small byte strings, and one h11 event between them
+    (one per method and framing headers): h11 only needs those to read the answer."""
+    from monitor.probes.http11 import _request
+
+    made = [_request("GET", f"10.9.{i // 250}.{i % 250}", 80, "http", "/", ()) for i in range(1000)]
+    assert len({id(r.shape) for r in made}) == 1
+    assert all(r.wire.startswith(b"GET / HTTP/1.1\r\nHost: 10.9.") for r in made)
+    head = _request("HEAD", "10.9.0.1", 80, "http", "/", ())
+    closing = _request("GET", "10.9.0.1", 80, "http", "/", (("Connection", "close"),))
+    assert head.shape.method == b"HEAD" and head.shape is not made[0].shape
+    assert (b"connection", b"close") in [(n, v) for n, v in closing.shape.headers]
