@@ -64,6 +64,10 @@ class _Run:
 class TargetState:
     """Confirmed state of one target, fed one result at a time (pure: no clock, no I/O)."""
 
+    # One per target: slots, not a dict per instance (~90 B a target; issue 18's memory).
+    __slots__ = ("_fail", "_nonfail", "_ok", "_slow", "last", "last_failure", "limits", "name",
+                 "role", "state")  # fmt: skip
+
     def __init__(self, name: str, role: str, limits: Thresholds) -> None:
         self.name = name
         self.role = role
