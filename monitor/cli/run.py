@@ -53,6 +53,27 @@ def release_free_heap() -> None:
     trim(0)
 
 
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
+MMAP_THRESHOLD = 128 * 1024  # glibc's own starting value, kept from here on
+
+
+def pin_mmap_threshold() -> bool:
+    """Keep glibc serving blocks of 128 KiB and more from mmap for the whole run, so each one
+    goes back to the OS when freed (glibc; elsewhere a no-op, False).
+
+    glibc starts there, but raises the threshold to the size of each mmap'd block freed (up to
+    32 MB): after the first scrape's gzip state and page chunks (~0.4 MB and ~0.1-0.3 MB each),
+    such blocks come from the heap, and the heap keeps the pages they freed. At 1,000 targets
+    that was ~0.7 MB RSS, grown scrape by scrape (measured 2026-12-02). Setting the parameter
+    also turns the raising off; the cost is an mmap and munmap per such block, a few per scrape.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (musl, macOS)
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+
+
 def warm_up_seconds(config: Config) -> float:
     """Time for one full round: every target has started (within its interval) and ended."""
     rounds = (config.interval_of(t) + config.timeout_of(t) for t in config.targets)
@@ -95,6 +116,7 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    pin_mmap_threshold()  # first: the config's load may free a large block already
     # Validated in a short-lived child: the holidays package and the YAML parser's garbage
     # stay there (monitor/cli/isolated.py).
     config = load_isolated(args.config)
