@@ -461,7 +461,7 @@ class Daemon:
         elif kind == "domain" or (kind == "link" and data["state"] in ("down", "slow")):
             states = self.tracker.targets
             self.path_watch.on_transition(
-                [n for n in self.path_watch.specs if states[n].state in ("down", "slow")]
+                [n for n in self.path_watch.traced if states[n].state in ("down", "slow")]
             )
 
     def _on_path(

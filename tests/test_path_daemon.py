@@ -81,7 +81,7 @@ async def test_without_a_trace_the_verdict_is_unconfirmed(net: SimNetwork) -> No
     async with Daemon(config) as daemon:
         await wait_until(lambda: link(daemon)[0] == "up", what="the link to be up")
         assert daemon.path_watch is not None
-        daemon.path_watch.specs.clear()  # nothing to trace: no evidence can come
+        daemon.path_watch.traced.clear()  # nothing to trace: no evidence can come
         await net.set_mode("datacenter", "down")
         await wait_until(lambda: link(daemon) == ("down", "datacenter"), what="datacenter down")
         assert daemon.tracker is not None and daemon.tracker.verdict.confirmed is False
