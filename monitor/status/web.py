@@ -54,7 +54,6 @@ class Source(Protocol):
 def board_for(daemon: Source) -> StatusBoard:
     """A board reading the daemon's live verdict, ledger, calendar and clock."""
     config = daemon.config
-    roles = [(t.name, t.role) for t in config.targets]
 
     def live() -> Live:
         tracker = daemon.tracker
@@ -68,7 +67,8 @@ def board_for(daemon: Source) -> StatusBoard:
             tracker.verdict.domain,
             None if episode is None else episode.started_at,
             healthy=daemon.healthy(),
-            targets=tuple((name, role, states.get(name, "unknown")) for name, role in roles),
+            # From the config when asked, not a copy kept for the daemon's life (issue 18).
+            targets=tuple((t.name, t.role, states.get(t.name, "unknown")) for t in config.targets),
             degraded=tracker.uplink_watch is not None
             and tracker.uplink_watch.last is not None
             and tracker.uplink_watch.last.degraded,
