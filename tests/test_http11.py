@@ -140,10 +140,10 @@ def test_targets_share_the_request_h11_reads_their_answers_by() -> None:
     (one per method and framing headers): h11 only needs those to read the answer."""
     from monitor.probes.http11 import _request
 
-    made = [_request("GET", f"10.9.{i // 250}.{i % 250}", 80, "http", "/", ()) for i in range(1000)]
+    made = [_request("GET", f"http://10.9.{i // 250}.{i % 250}/", ()) for i in range(1000)]
     assert len({id(r.shape) for r in made}) == 1
     assert all(r.wire.startswith(b"GET / HTTP/1.1\r\nHost: 10.9.") for r in made)
-    head = _request("HEAD", "10.9.0.1", 80, "http", "/", ())
-    closing = _request("GET", "10.9.0.1", 80, "http", "/", (("Connection", "close"),))
+    head = _request("HEAD", "http://10.9.0.1/", ())
+    closing = _request("GET", "http://10.9.0.1/", (("Connection", "close"),))
     assert head.shape.method == b"HEAD" and head.shape is not made[0].shape
     assert (b"connection", b"close") in [(n, v) for n, v in closing.shape.headers]

@@ -207,17 +207,19 @@ STALL_AFTER_HANDSHAKE = 0.2  # how long the test holds the probe between TLS up 
 async def test_the_handshakes_last_send_is_not_the_request(server, tls, tmp_path, monkeypatch):
     """TLS 1.3's client Finished leaves after the connection counts as up: TTFB must start at
     the request, not at that send (a CI run saw dns+connect+tls+ttfb exceed the total)."""
-    import monitor.probes.http11 as http11
 
     scheme, srv = server
     target = _target(scheme, srv, tls, tmp_path)
-    build = http11._request
+    from monitor.probes import phase
 
-    def slow_build(*args: object) -> object:
-        time.sleep(STALL_AFTER_HANDSHAKE)  # the loop is busy after the handshake, before the send
-        return build(*args)
+    enter = phase.enter
 
-    monkeypatch.setattr(http11, "_request", slow_build)
+    def slow_enter(name: str | None) -> None:
+        if name == "request":  # the connection is up (TLS too); the request not yet sent
+            time.sleep(STALL_AFTER_HANDSHAKE)  # the loop is busy after the handshake
+        enter(name)
+
+    monkeypatch.setattr(phase, "enter", slow_enter)
     phases = await _stamped_phases(target)
     assert phases["total"] >= STALL_AFTER_HANDSHAKE  # the stall really delayed the probe
     assert SERVER_DELAY * 0.9 <= phases["ttfb"] < SERVER_DELAY + 0.03
