@@ -65,6 +65,7 @@ class LinkTracker:
         self.metrics = metrics
         self._events = events or (lambda kind, data: None)
         self.targets: dict[str, TargetState] = {}
+        shared: dict[Thresholds, Thresholds] = {}  # one per distinct set, not one per target
         for target in config.targets:
             limits = Thresholds(
                 down_after=config.outage.down_after,
@@ -72,6 +73,7 @@ class LinkTracker:
                 slow_latency=config.slow_latency_of(target),
                 slow_loss=config.outage.slow_loss,
             )
+            limits = shared.setdefault(limits, limits)
             self.targets[target.name] = TargetState(target.name, target.role, limits)
             self.metrics.set_target_state(target.name, "unknown")
         # Finer than one probe interval, the order of failures on two hops is unknowable.

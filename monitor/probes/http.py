@@ -60,7 +60,7 @@ async def probe(target: HttpTarget, timeout: float, ctx: ProbeContext) -> Observ
         "ttfb": _ttfb(answer.wire.ttfb(), answer.first_byte - answer.sent, end - answer.start),
         "total": end - answer.start,
     }
-    observation = Observation(phases=phases, cert_expiry=expiry, detail=f"HTTP {status}")
+    observation = Observation(phases=phases, cert_expiry=expiry, detail=_detail(status))
     if status not in target.expect_status:
         raise ProbeFailure(
             "http_status", f"HTTP {status}, expected {_statuses(target.expect_status)}", observation
@@ -71,6 +71,12 @@ async def probe(target: HttpTarget, timeout: float, ctx: ProbeContext) -> Observ
                 "body_mismatch", f"body does not match {target.body_regex!r}", observation
             )
     return observation
+
+
+@lru_cache(maxsize=64)
+def _detail(status: int) -> str:
+    """ "HTTP 200": one string per status, not one per target kept with its last result."""
+    return f"HTTP {status}"
 
 
 def _ttfb(kernel: float | None, stopwatch: float, total: float) -> float:
