@@ -75,7 +75,8 @@ async def probe(target: HttpTarget, timeout: float, ctx: ProbeContext) -> Observ
 
 @lru_cache(maxsize=64)
 def _detail(status: int) -> str:
-    """ "HTTP 200": one string per status, not one per target kept with its last result."""
+    """The detail of an answer ("HTTP 200"): one string per status, not one per target kept
+    with its last result."""
     return f"HTTP {status}"
 
 
