@@ -9,6 +9,7 @@ import functools
 import gc
 import logging
 import sys
+from typing import Any
 
 from monitor.cli.common import config_of, serve_until_signal
 from monitor.cli.isolated import load_isolated
@@ -40,17 +41,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if missing else 0
 
 
+def _glibc(name: str) -> Any:
+    """glibc's function `name` from this process, or None where the C library is another
+    (musl, macOS): the heap tuning below is glibc's own and a no-op elsewhere."""
+    try:
+        return getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError):
+        return None
+
+
 def release_free_heap() -> None:
     """Hand the C heap's free pages back to the OS (glibc's malloc_trim; elsewhere a no-op).
 
     Start-up (imports, config validation, the first probes) frees memory in the middle of the
     heap that glibc keeps mapped: 1.2-1.4 MB RSS of an idle daemon (measured 2026-12-01).
     """
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):  # not glibc (musl, macOS)
-        return
-    trim(0)
+    trim = _glibc("malloc_trim")
+    if trim is not None:
+        trim(0)
 
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
@@ -67,11 +75,8 @@ def pin_mmap_threshold() -> bool:
     that was ~0.7 MB RSS, grown scrape by scrape (measured 2026-12-02). Setting the parameter
     also turns the raising off; the cost is an mmap and munmap per such block, a few per scrape.
     """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc (musl, macOS)
-        return False
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    mallopt = _glibc("mallopt")
+    return mallopt is not None and bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
 
 
 def warm_up_seconds(config: Config) -> float:
