@@ -40,6 +40,9 @@ class Sample:
     threads: int
     scrapes: int
     skipped: float  # pantau_probes_skipped_total at the last scrape
+    # The daemon's peak RSS so far (VmHWM): catches a scrape's peak between two samples.
+    # NaN in results files written before it was read.
+    hwm_mb: float = float("nan")
 
 
 def status(pid: int) -> dict[str, int]:
@@ -47,7 +50,7 @@ def status(pid: int) -> dict[str, int]:
     out: dict[str, int] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, value = line.partition(":")
-        if key in ("VmRSS", "RssAnon", "RssFile", "Threads"):
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "Threads"):
             out[key] = int(value.split()[0])
     return out
 
@@ -63,6 +66,7 @@ def sample(daemon: Pantau, scraper: Scraper, t0: float) -> Sample:
         fields["Threads"],
         len(scraper.scrapes),
         last,
+        hwm_mb=fields["VmHWM"] / 1000,
     )
 
 
@@ -95,6 +99,7 @@ def summarise(samples: list[Sample]) -> dict[str, Any]:
         "rss_last_mb": last,
         "rss_min_mb": min(v for _, v in points),
         "rss_max_mb": max(v for _, v in points),
+        "peak_mb": samples[-1].hwm_mb,  # VmHWM at the end: the highest RSS of the whole run
         "growth_pct": (last / first - 1) * 100,
         "slope_mb_per_hour": slope_mb_per_hour(points),
         "slope_first_half_mb_per_hour": slope_mb_per_hour(points[:half]),
@@ -104,7 +109,8 @@ def summarise(samples: list[Sample]) -> dict[str, Any]:
 
 def line(s: Sample) -> str:
     return (
-        f"{s.at / 60:7.1f} min  RSS {s.rss_mb:6.1f} MB  (anon {s.anon_mb:5.1f}, file "
+        f"{s.at / 60:7.1f} min  RSS {s.rss_mb:6.1f} MB  peak {s.hwm_mb:6.1f}  "
+        f"(anon {s.anon_mb:5.1f}, file "
         f"{s.file_mb:5.1f})  threads {s.threads:2d}  scrapes {s.scrapes:4d}  "
         f"skipped {s.skipped:.0f}"
     )
@@ -119,7 +125,8 @@ def render(results: dict[str, Any]) -> str:
             f"{results['targets']} HTTP targets, {summ['minutes']:.0f} min after the warm-up: "
             f"RSS {summ['rss_first_mb']:.1f} -> {summ['rss_last_mb']:.1f} MB "
             f"({summ['growth_pct']:+.1f}%), min {summ['rss_min_mb']:.1f} max "
-            f"{summ['rss_max_mb']:.1f}; slope {summ['slope_mb_per_hour']:+.2f} MB/h "
+            f"{summ['rss_max_mb']:.1f}, peak {summ.get('peak_mb', float('nan')):.1f}; "
+            f"slope {summ['slope_mb_per_hour']:+.2f} MB/h "
             f"(first half {summ['slope_first_half_mb_per_hour']:+.2f}, second half "
             f"{summ['slope_second_half_mb_per_hour']:+.2f})"
         )

@@ -11,8 +11,8 @@ from bench.longsoak import Sample, render, slope_mb_per_hour, summarise
 from bench.report import render as render_results
 
 
-def _sample(minute: float, rss: float) -> Sample:
-    return Sample(minute * 60, rss, rss - 20, 20.0, 5, int(minute * 4), 0.0)
+def _sample(minute: float, rss: float, peak: float = 90.0) -> Sample:
+    return Sample(minute * 60, rss, rss - 20, 20.0, 5, int(minute * 4), 0.0, hwm_mb=peak)
 
 
 def test_slope_is_mb_per_hour() -> None:
@@ -23,6 +23,7 @@ def test_slope_is_mb_per_hour() -> None:
 
 def test_a_series_that_levels_off_has_a_flat_second_half() -> None:
     samples = [_sample(m, 75.0 + min(m, 10) * 0.4) for m in range(1, 61)]  # +4 MB, then flat
+    samples[-1] = _sample(60, 79.0, peak=80.5)  # a scrape's peak between two samples
     summary = summarise(samples)
     assert summary["samples"] == 60 and summary["minutes"] == 59
     assert summary["rss_first_mb"] == 75.4 and summary["rss_last_mb"] == 79.0
@@ -30,10 +31,11 @@ def test_a_series_that_levels_off_has_a_flat_second_half() -> None:
     assert summary["slope_second_half_mb_per_hour"] == 0.0
     text = render({"targets": 1000, "series": [asdict(s) for s in samples], "summary": summary})
     assert text.splitlines()[0].split() == [
-        "1.0", "min", "RSS", "75.4", "MB", "(anon", "55.4,", "file", "20.0)", "threads", "5",
+        "1.0", "min", "RSS", "75.4", "MB", "peak", "90.0", "(anon", "55.4,", "file", "20.0)", "threads", "5",
         "scrapes", "4", "skipped", "0",
     ]  # fmt: skip
-    assert "second half +0.00" in text.splitlines()[-1]
+    assert summary["peak_mb"] == 80.5  # the last sample's VmHWM: the run's highest RSS
+    assert "peak 80.5;" in text.splitlines()[-1] and "second half +0.00" in text.splitlines()[-1]
 
 
 def test_memory_row_is_the_median_with_ranges() -> None:
