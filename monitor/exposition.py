@@ -357,21 +357,22 @@ async def chunks(store: SeriesStore, others: Iterable[Collector]) -> AsyncIterat
     others = list(others)
     for collector in others:
         if isinstance(collector, PlainCollector):  # the path tracer's: a few lines per target
-            async for chunk in _plain_chunks(collector.families, store.keep_lines):
+            async for chunk in _plain_chunks(collector.families, store):
                 yield chunk
     await _after_due_work()  # prometheus_client's part holds the loop ~1.5 ms: a slice of its own
     yield generate_latest(_Collectors(o for o in others if not isinstance(o, PlainCollector)))
 
 
-async def _plain_chunks(families: list[PlainFamily], keep: bool) -> AsyncIterator[bytes]:
+async def _plain_chunks(families: list[PlainFamily], store: SeriesStore) -> AsyncIterator[bytes]:
     """Plain families' lines, in slices (25,000 at 5,000 traced targets, which prometheus_client's
     generate_latest took ~0.4 s to write in one go). A line is one bytes %-format from a
     template per family, with each label value escaped and encoded once per page.
 
-    With `keep` (the store keeps the targets' lines: from KEEP_LINES_FROM targets on, while
-    scraped) a series' line is kept until it changes (PlainFamily.lines). Below that they are
-    written anew: at 1,000 traced targets ~5,000 lines, a few ms of slices a scrape, against
-    ~0.5 MB of kept lines (issue 18's memory)."""
+    While the store keeps the targets' lines (from KEEP_LINES_FROM targets on, while scraped)
+    a series' line is kept until it changes (PlainFamily.lines), and freed with the store's
+    (SeriesStore.drop_lines). Below that they are written anew: at 1,000 traced targets ~5,000
+    lines, a few ms of slices a scrape, against ~0.5 MB of kept lines (issue 18's memory)."""
+    keep = store.keep_lines
     lines: list[bytes] = []
     encoded: dict[str, bytes] = {}  # label value -> escaped bytes (a target is on ~5 lines)
     deadline = time.perf_counter() + SLICE_SECONDS
@@ -383,8 +384,8 @@ async def _plain_chunks(families: list[PlainFamily], keep: bool) -> AsyncIterato
         pairs = ",".join(f'{family.labels[i]}="' + "\x00" + '"' for i in order)
         template = _lit(f"{family.sample}{{{pairs}}} ").replace(b"\x00", b"%s") + b"%s\n"
         values, kept = plain.values, plain.lines
-        if not keep and kept:
-            kept.clear()  # the store stopped keeping (nobody scraped for a while): these too
+        if keep and not any(kept is other for other in store.kept_beside):
+            store.kept_beside.append(kept)
         keys = list(values)
         for start in range(0, len(keys), JOIN_BATCH):
             for labels in keys[start : start + JOIN_BATCH]:

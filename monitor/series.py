@@ -14,7 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.utils import floatToGoString
@@ -184,6 +184,9 @@ class SeriesStore:
         # Targets changed since their lines were rendered (an ordered set), while keep_lines.
         self.stale: dict[TargetSeries, None] = {}
         self.last_scrape = 0.0  # time.monotonic() of the last /metrics render begun
+        # Lines other families keep while the store keeps its own (PlainFamily.lines, by
+        # monitor/exposition.py): drop_lines frees them with the store's.
+        self.kept_beside: list[dict[Any, bytes]] = []
 
     def get(self, target: str) -> TargetSeries:
         """The target's series, to change: its rendered lines, if kept, are dropped."""
@@ -201,6 +204,9 @@ class SeriesStore:
         self.stale.clear()
         for series in self.targets.values():
             series.lines = None
+        for lines in self.kept_beside:
+            lines.clear()
+        self.kept_beside.clear()
 
     def snapshot(self) -> list[TargetSeries]:
         """The targets now known; a copy, so a reader in another thread never sees the dict

@@ -31,8 +31,8 @@ def test_a_series_that_levels_off_has_a_flat_second_half() -> None:
     assert summary["slope_second_half_mb_per_hour"] == 0.0
     text = render({"targets": 1000, "series": [asdict(s) for s in samples], "summary": summary})
     assert text.splitlines()[0].split() == [
-        "1.0", "min", "RSS", "75.4", "MB", "peak", "90.0", "(anon", "55.4,", "file", "20.0)", "threads", "5",
-        "scrapes", "4", "skipped", "0",
+        "1.0", "min", "RSS", "75.4", "MB", "peak", "90.0", "(anon", "55.4,", "file", "20.0)",
+        "threads", "5", "scrapes", "4", "skipped", "0",
     ]  # fmt: skip
     assert summary["peak_mb"] == 80.5  # the last sample's VmHWM: the run's highest RSS
     assert "peak 80.5;" in text.splitlines()[-1] and "second half +0.00" in text.splitlines()[-1]

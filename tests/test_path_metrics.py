@@ -194,7 +194,7 @@ async def test_lines_are_kept_only_while_the_store_keeps_its_own(
 ) -> None:
     """Below KEEP_LINES_FROM targets a path line is written anew at each scrape (~130 B a line
     saved: ~0.5 MB at 1,000 traced targets); from it on, while scraped, it is kept until it
-    changes; when the store stops keeping (nobody scrapes), the next page drops them too."""
+    changes; when the store stops keeping (nobody scrapes), they are freed with its own."""
     registry = CollectorRegistry()
     metrics = Metrics(registry)
     path = PathMetrics(registry)
@@ -211,6 +211,8 @@ async def test_lines_are_kept_only_while_the_store_keeps_its_own(
     assert all(len(family.lines) == len(family.values) for family in plain)
     assert await render(metrics.series, metrics.others) == small  # joined from kept lines
     metrics.series.drop_lines()  # what a store with no scrape for KEEP_LINES_IDLE does
+    assert not any(family.lines for family in plain)  # freed now, not at the next page
     monkeypatch.setattr(exposition, "KEEP_LINES_FROM", 10)
     assert await render(metrics.series, metrics.others) == small
     assert not any(family.lines for family in plain)
+    assert not metrics.series.kept_beside
