@@ -108,6 +108,13 @@ def render(results: dict[str, Any]) -> str:
                     f" {_f(row['wire_during_p99_ms'], '.2f')}, outside"
                     f" {_f(row['wire_outside_p99_ms'], '.2f')} ms"
                 )
+            if row.get("steal_ms") is not None:
+                window = row["steal_window_s"]
+                lines.append(
+                    f"{'':7} host: steal on the prober's core {row['steal_ms']:.0f} ms in the"
+                    f" {window:.0f} s window ({row['steal_ms'] / window / 10:.1f} %), worst"
+                    f" second {row['steal_worst_ms']:.0f} ms"
+                )
         lines.append("")
     if results.get("memory"):
         memory = results["memory"]

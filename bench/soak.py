@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.probers import Pantau, targets
+from bench.probers import PROBER_CORE, Pantau, targets
+from bench.steal import StealMeter
 from bench.timing import quantile
 from bench.wire import SYN_ONLY, Capture, syns
 
@@ -85,6 +86,11 @@ class Lag:
     wire_interval_max_ms: float | None = None
     wire_during_p99_ms: float | None = None  # start error of the probes due during a scrape
     wire_outside_p99_ms: float | None = None
+    # What the hypervisor took from the prober's core in the window (bench/steal.py): a host
+    # stall, told from the daemon's own lateness. None: the kernel reports no steal.
+    steal_ms: float | None = None
+    steal_worst_ms: float | None = None  # in the worst second
+    steal_window_s: float | None = None
 
 
 @dataclass
@@ -175,8 +181,11 @@ def lag(
         measured_from = time.time()  # start-up (config, first transitions) is not steady state
         window_start = time.monotonic() - scraper.t0
         cpu0, t0 = daemon.proc.cpu_seconds(), time.monotonic()
+        meter = StealMeter(PROBER_CORE)
+        meter.start()
         time.sleep(LAG_INTERVAL * cycles)
         cpu1, t1 = daemon.proc.cpu_seconds(), time.monotonic()
+        steal = meter.stop()
         measured_until = time.time()
         window_end = time.monotonic() - scraper.t0
         scraper.stop()
@@ -225,6 +234,9 @@ def lag(
         quantile(outside, 0.99) * 1000,
         max(outside, default=float("nan")) * 1000,
         **wire,
+        steal_ms=steal.steal_ms if steal else None,
+        steal_worst_ms=steal.worst_ms if steal else None,
+        steal_window_s=steal.seconds if steal else None,
     )
 
 

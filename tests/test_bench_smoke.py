@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,32 @@ def test_the_lag_window_waits_for_the_first_wave_of_path_traces(tmp_path: Path) 
     assert not _wait_traced(ledger, 3, lambda: True, limit=0.3, then=0.0)  # a and b only
     assert not _wait_traced(tmp_path / "none.db", 1, lambda: True, limit=0.3, then=0.0)
     assert not _wait_traced(ledger, 2, lambda: False, limit=5.0, then=0.0)  # the daemon is gone
+
+
+def test_steal_is_read_per_core_and_summed_over_the_window(tmp_path: Path) -> None:
+    """bench/steal.py: the hypervisor's share of the prober's core, told from the daemon's own
+    lateness; a kernel without the counter gives no figure rather than a zero."""
+    from bench.steal import TICKS, StealMeter, steal_ticks
+
+    text = "cpu  1 2 3 4 5 6 7 99 0 0\ncpu0 1 2 3 4 5 6 7 40 0 0\ncpu1 1 2 3 4 5 6 7 59 0 0\n"
+    assert steal_ticks(text, 0) == 40 and steal_ticks(text, 1) == 59
+    assert steal_ticks("cpu0 1 2 3 4 5 6 7\n", 0) is None  # before Linux 2.6.11: no steal
+    assert steal_ticks(text, 2) is None
+    stat = tmp_path / "stat"
+    counts = iter([100, 100, 100 + 3 * TICKS // 100, 100 + 3 * TICKS // 100])
+
+    class Fake(StealMeter):
+        def _read(self) -> int | None:
+            return next(counts, 100 + 3 * TICKS // 100)
+
+    meter = Fake(0, every=0.02, stat=stat)
+    meter.start()
+    time.sleep(0.2)
+    steal = meter.stop()
+    assert steal is not None and steal.core == 0
+    assert round(steal.steal_ms) == 30 and round(steal.worst_ms) == 30  # one interval took it
+    assert steal.intervals_over_10ms == 1 and steal.seconds >= 0.2
+    stat.write_text("cpu0 1 2 3 4 5 6 7\n")
+    silent = StealMeter(0, every=0.02, stat=stat)
+    silent.start()
+    assert silent.stop() is None
