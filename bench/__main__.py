@@ -22,7 +22,7 @@ from bench.cpu import blackbox_load, max_rate, pantau_load
 from bench.lab import NS_ADDR, REPO, Namespace, Proc, python, wait_port
 from bench.memory import blackbox_rss
 from bench.overload import overload
-from bench.probers import blackbox_binary
+from bench.probers import DriverStalled, blackbox_binary
 from bench.repeat import median_of, spread, summary
 from bench.report import render
 from bench.soak import LAG_SETTLE, idle_rss, lag, soak
@@ -293,6 +293,7 @@ def run_sections(
         for kind in args.timing_kinds.split(","):
             for load in args.timing_loads.split(","):
                 found = {"pantau": [], "blackbox": []}
+                stalled = {"pantau": 0, "blackbox": 0}
                 for _ in range(args.repeat):
                     for prober in ("pantau", "blackbox") if blackbox else ("pantau",):
                         if late():
@@ -300,18 +301,24 @@ def run_sections(
                         heavy = 0.7 * maxima[prober].get(kind, MAX_STEPS.get(kind, [0, 1000])[1])
                         rate = args.light_rate if load == "light" else heavy
                         measure = pantau_truth if prober == "pantau" else blackbox_truth
-                        truth = measure(work, ns, kind, load, rate, min(args.window, 10.0))
+                        try:
+                            truth = measure(work, ns, kind, load, rate, min(args.window, 10.0))
+                        except DriverStalled as exc:
+                            stalled[prober] += 1
+                            print(f"timing {prober} {kind} {load}: {exc}: not counted", flush=True)
+                            continue
                         found[prober].append(asdict(truth))
                         print(
                             f"timing {prober} {kind} {load} {rate:.0f}/s: p50 "
                             f"{truth.p50_ms:.3f} ms p99 {truth.p99_ms:.3f} ms",
                             flush=True,
                         )
-                for runs in found.values():
+                for prober, runs in found.items():
                     if runs:
                         row = summary(runs)
                         row["p99_range"] = spread([run["p99_ms"] for run in runs])
                         row["runs"] = runs
+                        row["stalled_runs"] = stalled[prober]
                         rows.append(row)
     elif "timing" in sections:
         print("bench: tshark/dumpcap missing (apt-get install tshark); no timing truth")

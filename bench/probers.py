@@ -10,6 +10,7 @@ import compileall
 import json
 import os
 import shutil
+import subprocess
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,6 +194,12 @@ class Blackbox:
         self.proc.stop()
 
 
+class DriverStalled(RuntimeError):
+    """bench.driver did not finish in its time: the host starved it (on this shared VM, its
+    core's steal reached half the core while it ran). The run has no figures; the section goes
+    on without it."""
+
+
 class Driver:
     """bench.driver on core 1: sends /probe requests at the rate, as Prometheus would."""
 
@@ -229,8 +236,15 @@ class Driver:
         self.proc = Proc(cmd, core=1, log=workdir / "driver.log")
 
     def wait(self, timeout: float) -> list[list[float]]:
-        """Rows [done_at, ok, started_at, reported, target index] once the driver is done."""
-        self.proc.popen.wait(timeout)
+        """Rows [done_at, ok, started_at, reported, target index] once the driver is done;
+        DriverStalled (the driver stopped) if it is not done in `timeout` s."""
+        try:
+            self.proc.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.stop()
+            raise DriverStalled(
+                f"bench.driver was not done {timeout:.1f} s after it started (a stalled host?)"
+            ) from None
         return list(json.loads(self.out.read_text()))
 
     def stop(self) -> None:

@@ -74,6 +74,11 @@ def render(results: dict[str, Any]) -> str:
                 f" {len(row.get('runs', [0])):4d} {row['matched']:6d} {_f(row['p50_ms']):>7}"
                 f" {_f(row['p99_ms']):>7} {_range(row.get('p99_range')):>13}"
                 f" {_f(row['bias_ms']):>7}"
+                + (
+                    f"  ({row['stalled_runs']} not counted: the driver stalled)"
+                    if row.get("stalled_runs")
+                    else ""
+                )
             )
         lines.append("")
     if results.get("lag"):

@@ -184,3 +184,17 @@ def test_steal_is_read_per_core_and_summed_over_the_window(tmp_path: Path) -> No
     silent = StealMeter(0, every=0.02, stat=stat)
     silent.start()
     assert silent.stop() is None
+
+
+def test_a_driver_the_host_starves_is_stopped_and_said(tmp_path: Path) -> None:
+    """A driver not done in its time (the host took half its core) stops the run with a clear
+    error the timing section counts, not a traceback that loses the section's other runs."""
+    from bench.lab import Proc
+    from bench.probers import Driver, DriverStalled
+
+    driver = Driver.__new__(Driver)
+    driver.out = tmp_path / "driver-out.json"
+    driver.proc = Proc(["sleep", "30"], core=None)
+    with pytest.raises(DriverStalled, match=r"not done 0\.2 s after it started"):
+        driver.wait(0.2)
+    assert not driver.proc.alive()  # stopped by its PID, not left behind
