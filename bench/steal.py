@@ -8,13 +8,13 @@ host took and in its worst second, beside the lag it measured.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-TICKS = os.sysconf("SC_CLK_TCK")
+from bench.lab import TICKS
+
 STEAL_FIELD = 8  # cpuN user nice system idle iowait irq softirq steal ...
 
 
@@ -35,10 +35,6 @@ class Steal:
     steal_ms: float  # taken from the core over the window
     worst_ms: float  # in the worst interval (EVERY s) of the window
     intervals_over_10ms: int  # intervals in which the host took more than a tick
-
-    @property
-    def share(self) -> float:
-        return self.steal_ms / (self.seconds * 1000) if self.seconds else float("nan")
 
 
 class StealMeter(threading.Thread):

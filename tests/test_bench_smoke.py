@@ -160,7 +160,8 @@ def test_the_lag_window_waits_for_the_first_wave_of_path_traces(tmp_path: Path) 
 def test_steal_is_read_per_core_and_summed_over_the_window(tmp_path: Path) -> None:
     """bench/steal.py: the hypervisor's share of the prober's core, told from the daemon's own
     lateness; a kernel without the counter gives no figure rather than a zero."""
-    from bench.steal import TICKS, StealMeter, steal_ticks
+    from bench.lab import TICKS
+    from bench.steal import StealMeter, steal_ticks
 
     text = "cpu  1 2 3 4 5 6 7 99 0 0\ncpu0 1 2 3 4 5 6 7 40 0 0\ncpu1 1 2 3 4 5 6 7 59 0 0\n"
     assert steal_ticks(text, 0) == 40 and steal_ticks(text, 1) == 59
